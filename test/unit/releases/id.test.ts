@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { isReleaseId, newReleaseId } from '../../../src/releases/id.js';
+
+const at = new Date('2026-11-22T09:30:12.345Z');
+
+describe('newReleaseId', () => {
+  it.each([
+    { name: 'no existing ids', existing: [], expected: 'rel-20261122-093012345' },
+    { name: 'ids from other milliseconds', existing: ['rel-20261122-093012344', 'rel-20251122-093012345'], expected: 'rel-20261122-093012345' },
+    { name: 'same millisecond once', existing: ['rel-20261122-093012345'], expected: 'rel-20261122-093012345-002' },
+    {
+      name: 'same millisecond, suffixes taken',
+      existing: ['rel-20261122-093012345', 'rel-20261122-093012345-002', 'rel-20261122-093012345-003'],
+      expected: 'rel-20261122-093012345-004',
+    },
+    { name: 'suffix 9 → 10 stays padded', existing: ['rel-20261122-093012345-009'], expected: 'rel-20261122-093012345-010' },
+    { name: 'clock stepped back behind the newest id', existing: ['rel-20261122-093013000'], expected: 'rel-20261122-093013000-002' },
+    { name: 'malformed ids are ignored', existing: ['rel-x', 'hello', 'rel-20261122-093012345-2'], expected: 'rel-20261122-093012345' },
+  ])('$name', ({ existing, expected }) => {
+    expect(newReleaseId(at, existing)).toBe(expected);
+  });
+
+  it('formats in UTC whatever the local zone', () => {
+    expect(newReleaseId(new Date('2026-01-02T03:04:05.006Z'), [])).toBe('rel-20260102-030405006');
+  });
+
+  it('string order of ids equals the order they were generated in, even within one millisecond', () => {
+    const ids: string[] = [];
+    const times = [at, at, at, new Date(at.getTime() + 1), at, new Date(at.getTime() + 1000)];
+    for (let i = 0; i < 12; i++) ids.push(newReleaseId(times[i % times.length] as Date, ids));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids.every(isReleaseId)).toBe(true);
+  });
+
+  it('refuses a thousandth id in one millisecond rather than mis-sorting', () => {
+    expect(() => newReleaseId(at, ['rel-20261122-093012345-999'])).toThrow(/one millisecond/);
+  });
+
+  it('rejects an invalid date', () => {
+    expect(() => newReleaseId(new Date('nope'), [])).toThrow(/invalid date/);
+  });
+});
