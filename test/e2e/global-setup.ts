@@ -1,0 +1,31 @@
+import { down } from '../../testbed/down.js';
+import { TestbedError } from '../../testbed/exec.js';
+import { testbedStatus } from '../../testbed/status.js';
+import { up } from '../../testbed/up.js';
+
+const HOSTS = 3;
+
+/**
+ * Brings the real testbed up once for the e2e project. A testbed that was already fully up
+ * (developers share one) is used as is and left running; one that this run had to start or
+ * repair is taken down again at the end, unless STAGECRAFT_TESTBED_KEEP=1.
+ */
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
+  const before = await testbedStatus();
+  if (before.up && before.hostCount >= HOSTS) {
+    process.stdout.write(`[testbed] using the running testbed in ${before.dir} (${before.hostCount} hosts)\n`);
+    return undefined;
+  }
+  try {
+    await up({ hosts: HOSTS });
+  } catch (error) {
+    if (error instanceof TestbedError) {
+      throw new Error(`testbed up failed: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+    }
+    throw error;
+  }
+  if (process.env.STAGECRAFT_TESTBED_KEEP === '1') return undefined;
+  return async () => {
+    await down();
+  };
+}
