@@ -7,6 +7,8 @@ export const ExitCode = {
   migration: 4,
   rollout: 5,
   internal: 10,
+  /** Stopped by SIGINT/SIGTERM; the release is recorded as `interrupted`. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

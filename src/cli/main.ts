@@ -72,6 +72,61 @@ export function buildProgram(): Command {
       return runReleasesShow({ ...globals(cmd), id, json: opts.json === true });
     });
 
+  program
+    .command('deploy')
+    .description('build, push, migrate and roll out a new version to an environment')
+    .option('--version <tag>', 'version to tag the image with (default: git short sha, -dirty when uncommitted)')
+    .option('--skip-build', 'deploy an image already in the registry (no build, no push)', false)
+    .option('--dry-run', 'print the plan; build, push, change and record nothing', false)
+    .option('--json', 'print the plan (with --dry-run) or the release record as JSON', false)
+    .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
+    .option('-m, --message <text>', 'note stored with the deploy lock while the deploy runs')
+    .option('-y, --yes', 'approve environments that have require_approval', false)
+    .action(async (opts: { version?: string; skipBuild: boolean; dryRun: boolean; json: boolean; lockWait?: string; message?: string; yes: boolean }, cmd: Command) => {
+      const { runDeploy } = await import('./commands/deploy.js');
+      return runDeploy({ ...globals(cmd), ...opts });
+    });
+
+  program
+    .command('rollback')
+    .description('serve a previous release again: its recorded image, no build, no migrations')
+    .requiredOption('--to <id>', 'release id to go back to, or "previous"')
+    .option('--dry-run', 'print the plan and change nothing', false)
+    .option('--json', 'print the plan (with --dry-run) or the release record as JSON', false)
+    .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
+    .option('-y, --yes', 'approve environments that have require_approval', false)
+    .action(async (opts: { to: string; dryRun: boolean; json: boolean; lockWait?: string; yes: boolean }, cmd: Command) => {
+      const { runRollback } = await import('./commands/rollback.js');
+      return runRollback({ ...globals(cmd), ...opts });
+    });
+
+  const lock = program.command('lock').description('the deploy lock of an environment (held on its primary host)');
+  lock
+    .command('status')
+    .description('show who holds the deploy lock')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean }, cmd: Command) => {
+      const { runLockStatus } = await import('./commands/lock.js');
+      return runLockStatus({ ...globals(cmd), ...opts });
+    });
+  lock
+    .command('acquire')
+    .description('hold the deploy lock (deploys and rollbacks refuse until it is released)')
+    .requiredOption('-m, --message <text>', 'why the environment is locked')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean; message: string }, cmd: Command) => {
+      const { runLockAcquire } = await import('./commands/lock.js');
+      return runLockAcquire({ ...globals(cmd), ...opts });
+    });
+  lock
+    .command('release')
+    .description('release the deploy lock, whoever holds it')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean }, cmd: Command) => {
+      const { runLockRelease } = await import('./commands/lock.js');
+      return runLockRelease({ ...globals(cmd), ...opts });
+    });
+
   return program;
 }
 

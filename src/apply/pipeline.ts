@@ -1,0 +1,144 @@
+import type { LoadedConfig } from '../config/index.js';
+import { redactText } from '../config/index.js';
+import type { DeployPlan, PhaseName } from '../plan/deploy-plan.js';
+import { PHASES } from '../plan/deploy-plan.js';
+import { ReleaseStore } from '../releases/store.js';
+import type { Release } from '../releases/record.js';
+import { newReleaseId } from '../releases/id.js';
+import { DeployLock, defaultActor } from '../lock/deploy-lock.js';
+import { runHook, type HookContext } from '../hooks/run-hook.js';
+import { ExitCode, StagecraftError } from '../errors.js';
+import { executePlan, Interrupted } from './executor.js';
+import { createRunners } from './runners.js';
+import type { Reporter } from './reporter.js';
+import { HostConnections } from './host-connections.js';
+
+export interface PipelineOptions {
+  loaded: LoadedConfig;
+  plan: DeployPlan;
+  storeFile: string;
+  reporter: Reporter;
+  lockWaitMs: number;
+  lockMessage?: string | undefined;
+}
+
+export interface PipelineResult {
+  release: Release;
+  exitCode: number;
+  error?: StagecraftError;
+}
+
+export function appEnvironment(loaded: LoadedConfig, plan: DeployPlan): Record<string, string> {
+  return {
+    ...loaded.config.env.clear,
+    ...loaded.secretEnv,
+    STAGECRAFT_SERVICE: plan.service,
+    STAGECRAFT_ENV: plan.environment,
+    STAGECRAFT_VERSION: plan.version,
+  };
+}
+
+/** Installs SIGINT/SIGTERM handlers that abort the run instead of killing the process mid-write. */
+function abortOnSignals(controller: AbortController): () => void {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
+    const handler = () => {
+      if (!controller.signal.aborted) controller.abort(new Interrupted(name));
+    };
+    process.on(name, handler);
+    return () => process.off(name, handler);
+  });
+  return () => handlers.forEach((off) => off());
+}
+
+/**
+ * deploy and rollback: take the deploy lock on the primary host, record a release, run the
+ * hooks and the plan's phases, and always release the lock and close every connection.
+ */
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  const { loaded, plan, reporter } = options;
+  const config = loaded.config;
+  const scrub = (text: string) => redactText(text, loaded.secretValues);
+  const store = new ReleaseStore(options.storeFile);
+  const actor = defaultActor();
+  const previous = await store.current(plan.environment);
+  const existingIds = (await store.list()).map((release) => release.id);
+  const releaseId = newReleaseId(new Date(), existingIds);
+  const hookContext: HookContext = {
+    service: plan.service,
+    environment: plan.environment,
+    version: plan.version,
+    releaseId,
+    hosts: plan.hosts,
+    command: plan.kind,
+  };
+  const hooksPath = config.hooks.path;
+  const hookLine = (phase: PhaseName) => (line: string) => reporter.output(phase, line, 'hook', true);
+
+  const controller = new AbortController();
+  const removeSignalHandlers = abortOnSignals(controller);
+  const connections = new HostConnections(loaded);
+  try {
+    const primary = await connections.get(plan.primary);
+    const lock = new DeployLock(primary, plan.service, plan.environment);
+    await lock.acquire({ actor, version: plan.version, command: plan.kind, message: options.lockMessage }, options.lockWaitMs);
+    try {
+      if (plan.phases.some((phase) => phase.name === 'build' && !phase.skip)) {
+        await runHook(loaded.dir, hooksPath, 'pre-build', hookContext, hookLine('build'));
+      }
+      const release = await store.append({
+        id: releaseId,
+        environment: plan.environment,
+        service: plan.service,
+        version: plan.version,
+        image: { ref: plan.image },
+        ...(plan.commit ? { commit: plan.commit } : {}),
+        actor,
+        started_at: new Date().toISOString(),
+        status: 'running',
+        kind: plan.kind,
+        phases: Object.fromEntries(PHASES.map((name) => [name, { status: 'pending' }])) as Release['phases'],
+        hosts: plan.hosts.map((address) => ({ address, status: 'pending' })),
+        migrations: [],
+        ...(previous ? { previous_id: previous.id } : {}),
+        ...(plan.rollback_of ? { rollback_of: plan.rollback_of } : {}),
+      });
+
+      const runners = createRunners({
+        plan,
+        baseDir: loaded.dir,
+        releaseId: release.id,
+        actor,
+        hosts: connections,
+        reporter,
+        registry: config.registry?.username && config.registry.password !== undefined
+          ? { server: config.registry.server, username: config.registry.username, password: config.registry.password }
+          : undefined,
+        appEnv: appEnvironment(loaded, plan),
+        databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
+        scrub,
+      });
+      // pre-deploy runs after the image is pushed and before anything changes on a host.
+      const preDeploy = async () => {
+        await runHook(loaded.dir, hooksPath, 'pre-deploy', hookContext, hookLine('migrate_pre'));
+      };
+      const result = await executePlan(plan, release.id, store, runners, reporter, controller.signal, scrub, { migrate_pre: preDeploy });
+      let error = result.error;
+      if (result.status === 'completed') {
+        try {
+          await runHook(loaded.dir, hooksPath, 'post-deploy', hookContext, hookLine('finalize'));
+        } catch (hookError) {
+          error = hookError instanceof StagecraftError ? hookError : new StagecraftError(String(hookError), ExitCode.user);
+        }
+      }
+      const final = (await store.get(release.id)) ?? release;
+      return { release: final, exitCode: error ? error.exitCode : ExitCode.ok, ...(error ? { error } : {}) };
+    } finally {
+      await lock.release().catch((error: unknown) => {
+        reporter.info('finalize', `could not release the deploy lock: ${scrub(String((error as Error).message ?? error))}`);
+      });
+    }
+  } finally {
+    removeSignalHandlers();
+    await connections.closeAll();
+  }
+}

@@ -1,0 +1,69 @@
+import type { CommonOptions } from '../context.js';
+import { createReporter, durationOption, loadForCommand, storeFileFor } from '../context.js';
+import { planDeploy } from '../../plan/plan-deploy.js';
+import { formatPlan } from '../../plan/format-plan.js';
+import { runPipeline } from '../../apply/pipeline.js';
+import { ReleaseStore, unknownReleaseError } from '../../releases/store.js';
+import { UserError } from '../../errors.js';
+import type { Release } from '../../releases/record.js';
+import { confirmEnvironment } from '../confirm.js';
+import { printOutcome } from '../outcome.js';
+
+export interface RollbackOptions extends CommonOptions {
+  to: string;
+  dryRun: boolean;
+  json: boolean;
+  lockWait?: string;
+  yes: boolean;
+}
+
+/** The image a rollback redeploys: the recorded digest, so the bytes are exactly what ran before. */
+export function rollbackImage(release: Release): string {
+  if (!release.image.digest) return release.image.ref;
+  const repository = release.image.ref.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^:/]+$/, '');
+  return `${repository}@${release.image.digest}`;
+}
+
+export async function resolveRollbackTarget(releases: readonly Release[], environment: string, to: string): Promise<Release> {
+  if (to === 'previous') {
+    const completed = releases.filter((r) => r.environment === environment && r.status === 'completed');
+    const target = completed[1];
+    if (!target) {
+      throw new UserError(`no previous completed release of ${environment} to roll back to (${completed.length} completed so far)`);
+    }
+    return target;
+  }
+  const target = releases.find((r) => r.id === to);
+  if (!target) throw unknownReleaseError(to, releases);
+  if (target.environment !== environment) {
+    throw new UserError(`release ${to} belongs to environment "${target.environment}", not "${environment}"`, {
+      hint: `roll back ${target.environment} with --env ${target.environment}`,
+    });
+  }
+  if (target.status !== 'completed') {
+    throw new UserError(`release ${to} is ${target.status}, not completed: only a release that served traffic can be rolled back to`);
+  }
+  return target;
+}
+
+export async function runRollback(options: RollbackOptions): Promise<void> {
+  const loaded = await loadForCommand(options);
+  const lockWaitMs = durationOption('--lock-wait', options.lockWait);
+  const storeFile = storeFileFor(options);
+  const releases = await new ReleaseStore(storeFile).list();
+  const target = await resolveRollbackTarget(releases, loaded.environment, options.to);
+  const plan = planDeploy(loaded.config, {
+    environment: loaded.environment,
+    version: target.version,
+    commit: target.commit,
+    rollback: { of: target.id, image: rollbackImage(target) },
+  });
+  if (options.dryRun) {
+    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    return;
+  }
+  await confirmEnvironment(loaded, `roll ${plan.environment} back to ${target.id} (${target.version})`, options.yes);
+  const reporter = await createReporter(loaded, options.verbose === true, plan.hosts);
+  const result = await runPipeline({ loaded, plan, storeFile, reporter, lockWaitMs }).finally(() => reporter.close());
+  printOutcome(result, options.json);
+}

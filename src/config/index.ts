@@ -1,0 +1,18 @@
+export { loadConfig } from './load.js';
+export type { LoadConfigOptions, LoadedConfig } from './load.js';
+export { ConfigError, formatProblem } from './errors.js';
+export type { ConfigProblem } from './errors.js';
+export { redact, redactText, REDACTED } from './redact.js';
+export { parseDuration, isDuration } from './duration.js';
+export { configJsonSchema } from './json-schema.js';
+export { LOCAL_ADDRESS, PRIMARY_ROLE, MIGRATION_ENGINES, MIGRATION_STRATEGIES, ROLLOUT_STRATEGIES } from './schema.js';
+export type {
+  ResolvedConfig,
+  HostConfig,
+  DatabaseConfig,
+  MigrationsConfig,
+  MigrationEngine,
+  MigrationStrategy,
+  RolloutConfig,
+  RolloutStrategy,
+} from './schema.js';

@@ -1,0 +1,38 @@
+export const REDACTED = '[REDACTED]';
+
+/** Keys whose string values are always secret, wherever they appear. */
+const SECRET_KEYS = new Set(['password']);
+
+/** Longest first, so a secret containing another is replaced whole. */
+function ordered(secretValues: readonly string[]): string[] {
+  return [...new Set(secretValues)].filter((value) => value !== '').sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every occurrence of a secret value in `text` (for log lines and error messages). */
+export function redactText(text: string, secretValues: readonly string[]): string {
+  let result = text;
+  for (const secret of ordered(secretValues)) result = result.split(secret).join(REDACTED);
+  return result;
+}
+
+/**
+ * A deep copy of `value` in which `password` fields and every string containing a secret value are
+ * `[REDACTED]`. Only plain objects and arrays are walked; other values are returned as they are.
+ */
+export function redact(value: unknown, secretValues: readonly string[]): unknown {
+  const secrets = ordered(secretValues);
+  const walk = (node: unknown, key: string | undefined): unknown => {
+    if (typeof node === 'string') {
+      if (key !== undefined && SECRET_KEYS.has(key.toLowerCase())) return REDACTED;
+      return secrets.some((secret) => node.includes(secret)) ? REDACTED : node;
+    }
+    if (Array.isArray(node)) return node.map((item) => walk(item, undefined));
+    if (typeof node === 'object' && node !== null && Object.getPrototypeOf(node) === Object.prototype) {
+      const copy: Record<string, unknown> = {};
+      for (const [childKey, child] of Object.entries(node)) copy[childKey] = walk(child, childKey);
+      return copy;
+    }
+    return node;
+  };
+  return walk(value, undefined);
+}

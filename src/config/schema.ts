@@ -1,0 +1,308 @@
+import { z } from 'zod';
+import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
+
+/**
+ * The schema of a resolved config (one environment merged over the top level) is the single source
+ * of truth; the schema of the file (top level + environment overrides, any of which may be partial)
+ * is derived from it with `deepPartial`.
+ */
+
+const NAME = /^[a-z0-9][a-z0-9_-]*$/;
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DATABASE_NAME = /^[a-z0-9_-]+$/;
+/** Repository only: the last path component has no `:tag` and there is no `@digest`. */
+const IMAGE_REPOSITORY = /^(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*$/;
+
+export const MIGRATION_ENGINES = ['raw', 'knex', 'prisma', 'drizzle', 'golang-migrate', 'sqitch', 'command'] as const;
+export const MIGRATION_STRATEGIES = ['pre_deploy', 'post_deploy', 'manual'] as const;
+export const ROLLOUT_STRATEGIES = ['all', 'rolling', 'canary'] as const;
+export const PRIMARY_ROLE = 'primary';
+/** Top-level keys starting with this are ignored: a place for YAML anchors, as in docker-compose. */
+export const EXTENSION_PREFIX = 'x-';
+/** `address: local` deploys through the local Docker socket instead of SSH. */
+export const LOCAL_ADDRESS = 'local';
+
+/** Custom issues that stand for a key missing in context carry these params. */
+export interface MissingKeyParams {
+  missingKey: string;
+  reason: string;
+}
+
+const duration = () => z.string().regex(DURATION_PATTERN, DURATION_HINT);
+const port = () => z.number().int().min(1).max(65535);
+const nonEmpty = () => z.string().min(1);
+const envVarName = () =>
+  z.string().regex(ENV_VAR_NAME, 'must be an environment variable name (letters, digits and _, not starting with a digit)');
+const argv = () => z.array(z.string()).min(1).describe('argv list, e.g. [npm, run, migrate]; never run through a shell');
+
+const registrySchema = z
+  .strictObject({
+    server: nonEmpty().describe('registry host[:port], used for docker login'),
+    username: nonEmpty().optional(),
+    password: z.string().optional().describe('secret: redacted in every output'),
+  })
+  .describe('container registry the image is pushed to and pulled from');
+
+const builderSchema = z.strictObject({
+  context: nonEmpty().default('.'),
+  dockerfile: nonEmpty().default('Dockerfile'),
+  args: z.record(z.string(), z.string()).default({}).describe('build arguments (values are strings: quote numbers)'),
+  target: nonEmpty().optional(),
+});
+
+const sshSchema = z.strictObject({
+  user: nonEmpty().default('root'),
+  port: port().default(22),
+  keys: z.array(nonEmpty()).default([]).describe('private key files; the SSH agent is used as well'),
+  known_hosts: nonEmpty().default('~/.ssh/known_hosts'),
+  strict_host_key_checking: z.boolean().default(true),
+  connect_timeout: duration().default('5s'),
+});
+
+const envSchema = z
+  .strictObject({
+    clear: z.record(envVarName(), z.string()).default({}).describe('plain variables passed to the app (values are strings: quote numbers)'),
+    secret: z.array(envVarName()).default([]).describe('names of variables read from the environment or .stagecraft/secrets'),
+  })
+  .superRefine((env, ctx) => {
+    const secretNames = new Set(env.secret);
+    for (const name of Object.keys(env.clear)) {
+      if (secretNames.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['clear', name], message: `"${name}" is listed in both env.clear and env.secret` });
+      }
+    }
+  });
+
+const healthcheckSchema = z.strictObject({
+  path: z.string().regex(/^\//, 'must start with "/"').default('/up'),
+  interval: duration().default('1s'),
+  timeout: duration().default('30s'),
+});
+
+const proxySchema = z.strictObject({
+  image: nonEmpty().default('nginx:stable').describe('reverse proxy image (the official nginx image by default)'),
+  port: port().default(80).describe('port the proxy listens on, on each host'),
+  app_port: port().default(3000).describe('port the app listens on inside its container'),
+  healthcheck: healthcheckSchema.prefault({}),
+  drain_timeout: duration().default('5s'),
+});
+
+const hooksSchema = z.strictObject({ path: nonEmpty().default('.stagecraft/hooks') });
+
+const retainSchema = z.number().int().min(1).describe('old releases (containers, images) kept on each host');
+
+const rolloutSchema = z
+  .strictObject({
+    strategy: z.enum(ROLLOUT_STRATEGIES).default('all'),
+    batch_size: z.number().int().min(1).optional().describe('hosts per batch for strategy rolling (default 1)'),
+    canary_percent: z.number().int().min(1).max(100).optional().describe('share of hosts deployed first for strategy canary'),
+    max_parallel: z.number().int().min(1).default(4),
+  })
+  .superRefine((rollout, ctx) => {
+    if (rollout.strategy === 'canary' && rollout.canary_percent === undefined) {
+      const params: MissingKeyParams = { missingKey: 'canary_percent', reason: 'strategy canary needs it' };
+      ctx.addIssue({ code: 'custom', path: ['canary_percent'], message: 'missing canary_percent', params });
+    }
+  })
+  .transform((rollout) =>
+    rollout.strategy === 'rolling' && rollout.batch_size === undefined ? { ...rollout, batch_size: 1 } : rollout,
+  );
+
+const migrationsSchema = z
+  .strictObject({
+    engine: z.enum(MIGRATION_ENGINES),
+    path: nonEmpty().optional().describe('migrations directory (required for every engine except command)'),
+    strategy: z.enum(MIGRATION_STRATEGIES).default('pre_deploy'),
+    timeout: duration().default('10m'),
+    command: argv().optional(),
+    plan_command: argv().optional(),
+  })
+  .superRefine((migrations, ctx) => {
+    if (migrations.engine !== 'command' && migrations.path === undefined) {
+      const params: MissingKeyParams = { missingKey: 'path', reason: `engine ${migrations.engine} reads migrations from it` };
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'missing path', params });
+    }
+    if (migrations.engine === 'command' && migrations.command === undefined) {
+      const params: MissingKeyParams = { missingKey: 'command', reason: 'engine command runs it' };
+      ctx.addIssue({ code: 'custom', path: ['command'], message: 'missing command', params });
+    }
+  });
+
+const databaseSchema = z.strictObject({
+  url: nonEmpty().describe('connection URL; secret: redacted in every output'),
+  migrations: migrationsSchema,
+});
+
+const databasesSchema = z.record(
+  z.string().regex(DATABASE_NAME, 'database names use lowercase letters, digits, _ and -'),
+  databaseSchema,
+);
+
+const hostSchema = z.strictObject({
+  address: nonEmpty().regex(/^\S+$/, 'must not contain whitespace').describe('IP or DNS name, or "local" for the local Docker engine'),
+  roles: z
+    .array(z.string().regex(NAME, 'role names use lowercase letters, digits, _ and -'))
+    .min(1)
+    .default(['web'])
+    .describe('exactly one host per environment has role "primary" (runs migrations)'),
+  port: port().optional(),
+  user: nonEmpty().optional(),
+});
+
+const hostsSchema = z
+  .array(hostSchema)
+  .min(1)
+  .check((ctx) => {
+    // Skipped while a host is itself invalid: "no primary" next to a misspelt role is noise.
+    if (ctx.issues.length > 0) return;
+    const hosts = ctx.value;
+    const primaries = hosts.filter((host) => host.roles.includes(PRIMARY_ROLE));
+    if (primaries.length !== 1) {
+      const found = primaries.length === 0 ? 'found none' : `found ${primaries.length} (${primaries.map((h) => h.address).join(', ')})`;
+      ctx.issues.push({ code: 'custom', input: hosts, path: [], message: `exactly one host must have role "${PRIMARY_ROLE}", ${found}` });
+    }
+    const seen = new Map<string, number>();
+    hosts.forEach((host, index) => {
+      const first = seen.get(host.address);
+      if (first === undefined) seen.set(host.address, index);
+      else {
+        const message = `duplicate host address "${host.address}" (also hosts[${first}])`;
+        ctx.issues.push({ code: 'custom', input: host.address, path: [index, 'address'], message });
+      }
+    });
+  });
+
+export const resolvedConfigSchema = z.strictObject({
+  service: z.string().regex(NAME, 'must be lowercase letters, digits, _ and -, starting with a letter or digit'),
+  image: z
+    .string()
+    .regex(IMAGE_REPOSITORY, 'must be an image repository without tag or digest, e.g. registry.example.com/acme/app (the version becomes the tag)'),
+  registry: registrySchema.optional(),
+  builder: builderSchema.prefault({}),
+  ssh: sshSchema.prefault({}),
+  env: envSchema.prefault({}),
+  proxy: proxySchema.prefault({}),
+  hooks: hooksSchema.prefault({}),
+  retain: retainSchema.default(5),
+  rollout: rolloutSchema.prefault({}),
+  databases: databasesSchema.default({}),
+  hosts: hostsSchema,
+  require_approval: z.boolean().default(false),
+});
+
+export type ResolvedConfig = z.output<typeof resolvedConfigSchema>;
+export type HostConfig = ResolvedConfig['hosts'][number];
+export type DatabaseConfig = ResolvedConfig['databases'][string];
+export type MigrationsConfig = DatabaseConfig['migrations'];
+export type MigrationEngine = (typeof MIGRATION_ENGINES)[number];
+export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
+export type RolloutConfig = ResolvedConfig['rollout'];
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+/** Sections an environment may override; they merge over the top level (maps deep, lists replace). */
+export const OVERRIDABLE_SECTIONS = ['registry', 'builder', 'ssh', 'env', 'proxy', 'retain', 'rollout', 'databases'] as const;
+
+const overridableShape = {
+  registry: deepPartial(registrySchema).optional(),
+  builder: deepPartial(builderSchema).optional(),
+  ssh: deepPartial(sshSchema).optional(),
+  env: deepPartial(envSchema).optional(),
+  proxy: deepPartial(proxySchema).optional(),
+  retain: retainSchema.optional(),
+  rollout: deepPartial(rolloutSchema).optional(),
+  databases: deepPartial(databasesSchema).optional(),
+};
+
+export const environmentSchema = z.strictObject({
+  hosts: hostsSchema,
+  require_approval: z.boolean().optional().describe('ask for confirmation before deploying (default false)'),
+  ...overridableShape,
+});
+
+/**
+ * What users write. Mapping sections may be partial here because the environment may complete them;
+ * completeness is checked on the resolved config.
+ */
+export const fileSchema = z
+  .strictObject({
+    service: resolvedConfigSchema.shape.service.describe('service name: names containers and releases'),
+    image: resolvedConfigSchema.shape.image.describe('image repository without tag'),
+    ...overridableShape,
+    hooks: deepPartial(hooksSchema).optional(),
+    environments: z
+      .record(z.string().regex(NAME, 'environment names use lowercase letters, digits, _ and -'), environmentSchema)
+      .refine((environments) => Object.keys(environments).length > 0, 'define at least one environment')
+      .describe('deploy targets; each is merged over the top level'),
+  })
+  .meta({ title: 'stagecraft.yml', description: 'stagecraft deploy configuration' });
+
+/**
+ * Every mapping key optional, recursively, without cross-field checks (defaults are kept so the JSON
+ * Schema shows them; this schema only validates, its output is never used). Lists are kept whole:
+ * a list in an environment replaces the top-level one, so it must be complete on its own.
+ */
+export function deepPartial(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodPrefault) {
+    return withMeta(schema, deepPartial(schema.unwrap() as z.ZodType));
+  }
+  if (schema instanceof z.ZodDefault) {
+    return withMeta(schema, deepPartial(schema.unwrap() as z.ZodType).default(schema.def.defaultValue as never));
+  }
+  if (schema instanceof z.ZodPipe) return withMeta(schema, deepPartial(schema.in as z.ZodType));
+  if (schema instanceof z.ZodRecord) {
+    return withMeta(schema, z.record(schema.keyType as z.ZodString, deepPartial(schema.valueType as z.ZodType)));
+  }
+  if (schema instanceof z.ZodObject) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      const partial = deepPartial(field);
+      shape[key] = partial instanceof z.ZodDefault ? partial : partial.optional();
+    }
+    return withMeta(schema, z.strictObject(shape));
+  }
+  return schema;
+}
+
+function withMeta(from: z.ZodType, to: z.ZodType): z.ZodType {
+  const meta = from.meta();
+  return meta === undefined ? to : to.meta(meta);
+}
+
+/** Unwraps optional/default/pipe wrappers. */
+export function unwrapSchema(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (;;) {
+    if (
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodPrefault
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in as z.ZodType;
+    } else {
+      return current;
+    }
+  }
+}
+
+/** The schema that validates the value at `configPath`, if the path is one the schema knows. */
+export function schemaAt(schema: z.ZodType, configPath: readonly (string | number)[]): z.ZodType | undefined {
+  let current: z.ZodType | undefined = schema;
+  for (const segment of configPath) {
+    if (current === undefined) return undefined;
+    const inner = unwrapSchema(current);
+    if (inner instanceof z.ZodObject && typeof segment === 'string') current = (inner.shape as Record<string, z.ZodType>)[segment];
+    else if (inner instanceof z.ZodRecord && typeof segment === 'string') current = inner.valueType as z.ZodType;
+    else if (inner instanceof z.ZodArray && typeof segment === 'number') current = inner.element as z.ZodType;
+    else return undefined;
+  }
+  return current === undefined ? undefined : unwrapSchema(current);
+}
+
+/** The keys allowed in the mapping at `configPath` (for did-you-mean suggestions). */
+export function allowedKeysAt(schema: z.ZodType, configPath: readonly (string | number)[]): string[] {
+  const target = schemaAt(schema, configPath);
+  return target instanceof z.ZodObject ? Object.keys(target.shape as Record<string, unknown>) : [];
+}

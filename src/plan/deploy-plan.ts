@@ -1,0 +1,61 @@
+/**
+ * The deploy plan: everything `deploy` or `rollback` will do, as plain data, computed by pure
+ * functions from the resolved config. `--dry-run` prints it; the executor in apply/ walks it.
+ */
+export const PHASES = ['build', 'push', 'migrate_pre', 'rollout', 'migrate_post', 'finalize'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export interface PlannedBuild {
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  target?: string | undefined;
+  labels: Record<string, string>;
+}
+
+export interface PlannedMigration {
+  database: string;
+  engine: string;
+  strategy: 'pre_deploy' | 'post_deploy';
+  host: string;
+  container: string;
+  command: string[];
+  timeout_ms: number;
+}
+
+export interface PlannedHostRollout {
+  address: string;
+  container: string;
+}
+
+export interface PlannedRollout {
+  strategy: 'all' | 'rolling' | 'canary';
+  /** Hosts are staged and switched batch by batch; hosts within a batch run in parallel. */
+  batches: PlannedHostRollout[][];
+  max_parallel: number;
+  network: string;
+  proxy: { container: string; image: string; port: number; app_port: number };
+  healthcheck: { path: string; interval_ms: number; timeout_ms: number };
+  drain_ms: number;
+  retain: number;
+}
+
+export type PlannedPhase =
+  | { name: 'build'; skip?: string; build?: PlannedBuild }
+  | { name: 'push'; skip?: string; registry?: string }
+  | { name: 'migrate_pre' | 'migrate_post'; skip?: string; migrations: PlannedMigration[]; not_run: { database: string; reason: string }[] }
+  | { name: 'rollout'; skip?: string; rollout: PlannedRollout }
+  | { name: 'finalize'; skip?: string; audit_hosts: string[] };
+
+export interface DeployPlan {
+  kind: 'deploy' | 'rollback';
+  service: string;
+  environment: string;
+  version: string;
+  image: string;
+  commit?: string | undefined;
+  primary: string;
+  hosts: string[];
+  rollback_of?: string | undefined;
+  phases: PlannedPhase[];
+}

@@ -1,0 +1,137 @@
+import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRollout } from './deploy-plan.js';
+import type { ResolvedConfig } from '../config/index.js';
+import { parseDuration } from '../config/index.js';
+
+export interface PlanOptions {
+  environment: string;
+  version: string;
+  commit?: string | undefined;
+  /** Deploy an image already in the registry: no build, no push. */
+  skipBuild?: boolean;
+  /** Rollback: the recorded image (by digest), no build, push or migrations. */
+  rollback?: { of: string; image: string } | undefined;
+}
+
+export function appContainerName(service: string, version: string): string {
+  return `${service}-web-${version}`;
+}
+
+export function migrationContainerName(service: string, database: string, version: string): string {
+  return `${service}-migrate-${database}-${version}`;
+}
+
+export function imageRef(config: Pick<ResolvedConfig, 'image'>, version: string): string {
+  return `${config.image}:${version}`;
+}
+
+export function primaryHost(config: Pick<ResolvedConfig, 'hosts'>): string {
+  const primary = config.hosts.find((host) => host.roles.includes('primary'));
+  // The loader guarantees exactly one primary; this guards callers that build configs by hand.
+  if (!primary) throw new Error('config has no primary host');
+  return primary.address;
+}
+
+/** Splits hosts into the batches the rollout strategy asks for. */
+export function rolloutBatches(hosts: readonly string[], rollout: ResolvedConfig['rollout']): string[][] {
+  if (hosts.length === 0) return [];
+  switch (rollout.strategy) {
+    case 'all':
+      return [[...hosts]];
+    case 'rolling': {
+      const size = Math.max(1, rollout.batch_size ?? 1);
+      const batches: string[][] = [];
+      for (let i = 0; i < hosts.length; i += size) batches.push(hosts.slice(i, i + size));
+      return batches;
+    }
+    case 'canary': {
+      const percent = rollout.canary_percent ?? 10;
+      const first = Math.min(hosts.length, Math.max(1, Math.ceil((hosts.length * percent) / 100)));
+      return first === hosts.length ? [[...hosts]] : [hosts.slice(0, first), hosts.slice(first)];
+    }
+  }
+}
+
+function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_deploy', version: string, primary: string) {
+  const migrations: PlannedMigration[] = [];
+  const notRun: { database: string; reason: string }[] = [];
+  for (const [database, spec] of Object.entries(config.databases ?? {})) {
+    const dbStrategy = spec.migrations.strategy;
+    if (dbStrategy === 'manual') {
+      notRun.push({ database, reason: 'strategy manual: run it with `stagecraft migrate run`' });
+      continue;
+    }
+    if (dbStrategy !== strategy) continue;
+    migrations.push({
+      database,
+      engine: spec.migrations.engine,
+      strategy,
+      host: primary,
+      container: migrationContainerName(config.service, database, version),
+      command: [...(spec.migrations.command ?? [])],
+      timeout_ms: parseDuration(spec.migrations.timeout),
+    });
+  }
+  return { migrations, notRun };
+}
+
+export function planDeploy(config: ResolvedConfig, options: PlanOptions): DeployPlan {
+  const { version } = options;
+  const primary = primaryHost(config);
+  const hosts = config.hosts.map((host) => host.address);
+  const isRollback = options.rollback !== undefined;
+  const image = options.rollback?.image ?? imageRef(config, version);
+  const container = appContainerName(config.service, version);
+
+  const rollout: PlannedRollout = {
+    strategy: config.rollout.strategy,
+    batches: rolloutBatches(hosts, config.rollout).map((batch) => batch.map((address): PlannedHostRollout => ({ address, container }))),
+    max_parallel: config.rollout.max_parallel,
+    network: `${config.service}-net`,
+    proxy: { container: `${config.service}-proxy`, image: config.proxy.image, port: config.proxy.port, app_port: config.proxy.app_port },
+    healthcheck: {
+      path: config.proxy.healthcheck.path,
+      interval_ms: parseDuration(config.proxy.healthcheck.interval),
+      timeout_ms: parseDuration(config.proxy.healthcheck.timeout),
+    },
+    drain_ms: parseDuration(config.proxy.drain_timeout),
+    retain: config.retain,
+  };
+
+  const noBuild = isRollback ? 'rollback redeploys the recorded image' : options.skipBuild ? '--skip-build: the image is already in the registry' : undefined;
+  const pre = migrationsFor(config, 'pre_deploy', version, primary);
+  const post = migrationsFor(config, 'post_deploy', version, primary);
+  const noMigrations = isRollback ? 'rollback runs no migrations' : undefined;
+
+  const phases: PlannedPhase[] = [
+    noBuild
+      ? { name: 'build', skip: noBuild }
+      : {
+          name: 'build',
+          build: {
+            context: config.builder.context,
+            dockerfile: config.builder.dockerfile,
+            args: { ...config.builder.args },
+            target: config.builder.target,
+            labels: { service: config.service, version },
+          },
+        },
+    noBuild ? { name: 'push', skip: noBuild } : { name: 'push', registry: config.registry?.server },
+    noMigrations ? { name: 'migrate_pre', skip: noMigrations, migrations: [], not_run: [] } : { name: 'migrate_pre', migrations: pre.migrations, not_run: pre.notRun },
+    { name: 'rollout', rollout },
+    noMigrations ? { name: 'migrate_post', skip: noMigrations, migrations: [], not_run: [] } : { name: 'migrate_post', migrations: post.migrations, not_run: post.notRun },
+    { name: 'finalize', audit_hosts: hosts },
+  ];
+
+  return {
+    kind: isRollback ? 'rollback' : 'deploy',
+    service: config.service,
+    environment: options.environment,
+    version,
+    image,
+    commit: options.commit,
+    primary,
+    hosts,
+    rollback_of: options.rollback?.of,
+    phases,
+  };
+}

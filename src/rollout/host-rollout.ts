@@ -1,0 +1,185 @@
+import type { Host } from '../remote/host.js';
+import type { DockerOps } from '../remote/docker-ops.js';
+import type { PlannedRollout } from '../plan/deploy-plan.js';
+import { currentProxyTarget, switchProxy, type ProxySpec } from './proxy.js';
+import { probeHttp } from './health.js';
+import { renderEnvFile } from './env-file.js';
+
+export interface AppSpec {
+  service: string;
+  environment: string;
+  version: string;
+  image: string;
+  container: string;
+  env: Readonly<Record<string, string>>;
+  registryAuth?: { username: string; password: string; serveraddress: string } | undefined;
+}
+
+/** A host whose new container is running and healthy, not yet receiving traffic. */
+export interface StagedHost {
+  host: Host;
+  ops: DockerOps;
+  container: string;
+  /** The container the proxy pointed at before this deploy (undefined on a first deploy). */
+  previous: string | undefined;
+  switched: boolean;
+}
+
+export type Log = (line: string) => void;
+
+export function labelsFor(app: Pick<AppSpec, 'service' | 'environment' | 'version'>, role: string): Record<string, string> {
+  return {
+    'stagecraft.service': app.service,
+    'stagecraft.environment': app.environment,
+    'stagecraft.version': app.version,
+    'stagecraft.role': role,
+  };
+}
+
+export function proxySpec(plan: PlannedRollout, app: Pick<AppSpec, 'service' | 'environment' | 'version'>): ProxySpec {
+  return {
+    container: plan.proxy.container,
+    image: plan.proxy.image,
+    port: plan.proxy.port,
+    network: plan.network,
+    labels: { ...labelsFor(app, 'proxy'), 'stagecraft.version': 'proxy' },
+  };
+}
+
+export function envFilePath(app: Pick<AppSpec, 'service' | 'environment'>): string {
+  return `.stagecraft/env/${app.service}-${app.environment}.env`;
+}
+
+/** Registry credentials go only to the registry they belong to. */
+function sameRegistry(image: string, auth: AppSpec['registryAuth']): AppSpec['registryAuth'] {
+  return auth && image.startsWith(`${auth.serveraddress}/`) ? auth : undefined;
+}
+
+async function containerIp(ops: DockerOps, container: string, network: string): Promise<string | undefined> {
+  const info = await ops.inspectContainer(container);
+  return info?.NetworkSettings.Networks[network]?.IPAddress || undefined;
+}
+
+async function recentLogs(ops: DockerOps, container: string): Promise<string> {
+  const logs = await ops.docker
+    .getContainer(container)
+    .logs({ stdout: true, stderr: true, tail: 10 })
+    .catch(() => Buffer.from(''));
+  // Non-TTY logs are multiplexed frames; dropping the frame headers' control bytes leaves the text.
+  return logs.toString('utf8').replace(/[\x00-\x08\x0e-\x1f]/g, '').trim();
+}
+
+/** Waits until the container answers the health path with 2xx, or fails naming what it saw last. */
+export async function waitHealthy(host: Host, ops: DockerOps, container: string, plan: PlannedRollout, log: Log): Promise<void> {
+  const deadline = Date.now() + plan.healthcheck.timeout_ms;
+  let last = 'no answer yet';
+  for (;;) {
+    const info = await ops.inspectContainer(container);
+    if (!info?.State.Running) {
+      const tail = await recentLogs(ops, container);
+      throw new Error(`${container} exited with code ${info?.State.ExitCode ?? '?'} before it became healthy${tail ? `; last output:\n${tail}` : ''}`);
+    }
+    const ip = await containerIp(ops, container, plan.network);
+    if (ip) {
+      const probe = await probeHttp((address, port) => host.openTcp(address, port), ip, plan.proxy.app_port, plan.healthcheck.path, Math.max(1000, plan.healthcheck.interval_ms * 2));
+      if (probe.ok) {
+        log(`${container} healthy (${probe.detail})`);
+        return;
+      }
+      last = probe.detail;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`${container} not healthy after ${Math.round(plan.healthcheck.timeout_ms / 1000)}s: ${last}`);
+    }
+    await new Promise((r) => setTimeout(r, plan.healthcheck.interval_ms));
+  }
+}
+
+/** Pull, start the new container next to the old one, and wait until it is healthy. Traffic is untouched. */
+export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, log: Log): Promise<StagedHost> {
+  const ops = await host.dockerOps();
+  await ops.ensureNetwork(plan.network, { 'stagecraft.service': app.service });
+  log(`pulling ${app.image}`);
+  await ops.pullImage(app.image, app.registryAuth);
+  if (!(await ops.inspectImage(plan.proxy.image))) {
+    log(`pulling proxy image ${plan.proxy.image}`);
+    await ops.pullImage(plan.proxy.image, sameRegistry(plan.proxy.image, app.registryAuth));
+  }
+  const env = { ...app.env, STAGECRAFT_HOST: host.name };
+  await host.mkdirp('.stagecraft/env', 0o700);
+  await host.uploadFile(envFilePath(app), renderEnvFile(env), 0o600);
+
+  let previous = await currentProxyTarget(ops, proxySpec(plan, app));
+  const existing = await ops.inspectContainer(app.container);
+  if (existing) {
+    if (previous === app.container) {
+      // Redeploying the version that serves now: keep it serving under another name until the switch.
+      const renamed = `${app.container}-replaced-${Date.now()}`;
+      await ops.docker.getContainer(app.container).rename({ name: renamed });
+      previous = renamed;
+      await switchProxy(ops, proxySpec(plan, app), { container: renamed, port: plan.proxy.app_port });
+    } else {
+      await ops.removeContainer(app.container, { force: true });
+    }
+  }
+
+  await ops.createContainer({
+    name: app.container,
+    Image: app.image,
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    Labels: labelsFor(app, 'web'),
+    HostConfig: { NetworkMode: plan.network, RestartPolicy: { Name: 'unless-stopped' } },
+  });
+  const staged: StagedHost = { host, ops, container: app.container, previous, switched: false };
+  try {
+    await ops.startContainer(app.container);
+    log(`started ${app.container}; waiting for ${plan.healthcheck.path}`);
+    await waitHealthy(host, ops, app.container, plan, log);
+  } catch (error) {
+    await removeStaged(staged);
+    throw error;
+  }
+  return staged;
+}
+
+export async function switchHost(staged: StagedHost, plan: PlannedRollout, app: AppSpec): Promise<void> {
+  await switchProxy(staged.ops, proxySpec(plan, app), { container: staged.container, port: plan.proxy.app_port });
+  staged.switched = true;
+}
+
+/** Undo a staged host: traffic back to the previous container (if it was switched), new container removed. */
+export async function revertHost(staged: StagedHost, plan: PlannedRollout, app: AppSpec): Promise<void> {
+  if (staged.switched && staged.previous) {
+    await switchProxy(staged.ops, proxySpec(plan, app), { container: staged.previous, port: plan.proxy.app_port });
+    staged.switched = false;
+  }
+  await removeStaged(staged);
+}
+
+async function removeStaged(staged: StagedHost): Promise<void> {
+  await staged.ops.removeContainer(staged.container, { force: true }).catch(() => undefined);
+}
+
+/** After every host switched: let the old container drain, stop it, and prune beyond `retain`. */
+export async function finishHost(staged: StagedHost, plan: PlannedRollout, app: AppSpec, log: Log): Promise<void> {
+  if (staged.previous && staged.previous !== staged.container) {
+    await new Promise((r) => setTimeout(r, plan.drain_ms));
+    await staged.ops.stopContainer(staged.previous, 10).catch(() => undefined);
+    log(`stopped ${staged.previous}`);
+  }
+  await pruneOld(staged.ops, plan, app, staged.container, log);
+}
+
+async function pruneOld(ops: DockerOps, plan: PlannedRollout, app: AppSpec, serving: string, log: Log): Promise<void> {
+  const containers = await ops.listContainers({
+    all: true,
+    labels: { 'stagecraft.service': app.service, 'stagecraft.environment': app.environment, 'stagecraft.role': 'web' },
+  });
+  const old = containers
+    .filter((c) => !c.Names.includes(`/${serving}`) && c.State !== 'running')
+    .sort((a, b) => b.Created - a.Created);
+  for (const container of old.slice(plan.retain)) {
+    await ops.removeContainer(container.Id, { force: true }).catch(() => undefined);
+    log(`removed old container ${container.Names[0]?.replace(/^\//, '') ?? container.Id.slice(0, 12)}`);
+  }
+}
