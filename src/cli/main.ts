@@ -13,7 +13,19 @@ export interface GlobalOptions {
 }
 
 function globals(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals() as GlobalOptions;
+  const options = cmd.optsWithGlobals() as GlobalOptions;
+  return { ...options, config: options.config ?? 'stagecraft.yml' };
+}
+
+/**
+ * Program options are positional (so `deploy --version TAG` is deploy's, not the program's
+ * `--version`); every leaf command repeats the global options so they work after it too.
+ */
+function withGlobalOptions(command: Command): Command {
+  return command
+    .option('-c, --config <path>', 'path to stagecraft.yml (default: "stagecraft.yml")')
+    .addOption(new Option('-e, --env <name>', 'environment to act on').env('STAGECRAFT_ENV'))
+    .option('--verbose', 'stream remote output and show stack traces');
 }
 
 export function buildProgram(): Command {
@@ -22,11 +34,13 @@ export function buildProgram(): Command {
     .name('stagecraft')
     .description('Deploy containerised apps to your own servers over SSH and Docker, with migrations as deploy steps.')
     .version(VERSION, '--version', 'print the stagecraft version')
-    .option('-c, --config <path>', 'path to stagecraft.yml', 'stagecraft.yml')
+    .option('-c, --config <path>', 'path to stagecraft.yml (default: "stagecraft.yml")')
     .addOption(new Option('-e, --env <name>', 'environment to act on').env('STAGECRAFT_ENV'))
-    .option('--verbose', 'stream remote output and show stack traces', false)
+    .option('--verbose', 'stream remote output and show stack traces')
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride();
+
 
   const config = program
     .command('config')
@@ -127,7 +141,15 @@ export function buildProgram(): Command {
       return runLockRelease({ ...globals(cmd), ...opts });
     });
 
+  addGlobalOptionsToSubcommands(program);
   return program;
+}
+
+function addGlobalOptionsToSubcommands(parent: Command): void {
+  for (const command of parent.commands) {
+    if (command.name() !== 'help') withGlobalOptions(command);
+    addGlobalOptionsToSubcommands(command);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

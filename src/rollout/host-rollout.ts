@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { Host } from '../remote/host.js';
 import type { DockerOps } from '../remote/docker-ops.js';
 import type { PlannedRollout } from '../plan/deploy-plan.js';
@@ -61,12 +62,21 @@ async function containerIp(ops: DockerOps, container: string, network: string): 
 }
 
 async function recentLogs(ops: DockerOps, container: string): Promise<string> {
-  const logs = await ops.docker
+  const raw = await ops.docker
     .getContainer(container)
-    .logs({ stdout: true, stderr: true, tail: 10 })
-    .catch(() => Buffer.from(''));
-  // Non-TTY logs are multiplexed frames; dropping the frame headers' control bytes leaves the text.
-  return logs.toString('utf8').replace(/[\x00-\x08\x0e-\x1f]/g, '').trim();
+    .logs({ stdout: true, stderr: true, tail: 10, follow: false })
+    .catch(() => undefined);
+  if (!raw || raw.length === 0) return '';
+  // Logs of a non-TTY container are multiplexed frames; docker-modem splits them.
+  const source = new PassThrough();
+  const text = new PassThrough();
+  const chunks: Buffer[] = [];
+  text.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve) => source.once('end', resolve));
+  ops.docker.modem.demuxStream(source, text, text);
+  source.end(raw);
+  await ended;
+  return Buffer.concat(chunks).toString('utf8').trim();
 }
 
 /** Waits until the container answers the health path with 2xx, or fails naming what it saw last. */

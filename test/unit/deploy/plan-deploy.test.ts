@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { planDeploy, rolloutBatches } from '../../../src/plan/plan-deploy.js';
+import { formatPlan } from '../../../src/plan/format-plan.js';
+import type { PlannedPhase } from '../../../src/plan/deploy-plan.js';
+import { load, yaml } from '../config/helpers.js';
+
+const CONFIG = yaml(
+  'service: shop',
+  'image: registry.example.com/acme/shop',
+  'registry: { server: registry.example.com, username: deploy, password: "${REGISTRY_PASSWORD}" }',
+  'builder: { context: app, dockerfile: app/Dockerfile, args: { NODE_ENV: production }, target: runtime }',
+  'proxy: { app_port: 8080, healthcheck: { path: /healthz, interval: 2s, timeout: 45s }, drain_timeout: 3s }',
+  'retain: 2',
+  'databases:',
+  '  main:',
+  '    url: ${MAIN_URL}',
+  '    migrations: { engine: command, command: [npm, run, migrate], strategy: pre_deploy, timeout: 5m }',
+  '  events:',
+  '    url: ${EVENTS_URL}',
+  '    migrations: { engine: command, command: [node, events.js], strategy: post_deploy }',
+  '  reports:',
+  '    url: ${REPORTS_URL}',
+  '    migrations: { engine: command, command: ["true"], strategy: manual }',
+  'environments:',
+  '  prod:',
+  '    rollout: { strategy: rolling, batch_size: 2, max_parallel: 2 }',
+  '    hosts:',
+  '      - { address: 10.0.0.1, roles: [web] }',
+  '      - { address: 10.0.0.2, roles: [primary, web] }',
+  '      - { address: 10.0.0.3 }',
+  '      - { address: 10.0.0.4 }',
+  '      - { address: 10.0.0.5 }',
+);
+const ENV = { REGISTRY_PASSWORD: 'pw', MAIN_URL: 'postgres://a', EVENTS_URL: 'postgres://b', REPORTS_URL: 'postgres://c' };
+
+function phase<N extends PlannedPhase['name']>(phases: PlannedPhase[], name: N): Extract<PlannedPhase, { name: N }> {
+  const found = phases.find((p) => p.name === name);
+  if (!found) throw new Error(`no phase ${name}`);
+  return found as Extract<PlannedPhase, { name: N }>;
+}
+
+describe('planDeploy', () => {
+  it('plans all six phases in pipeline order, per host and per database', async () => {
+    const { config } = await load(CONFIG, { processEnv: ENV });
+    const plan = planDeploy(config, { environment: 'prod', version: 'abc1234', commit: 'abc1234ffff' });
+    expect(plan.phases.map((p) => p.name)).toEqual(['build', 'push', 'migrate_pre', 'rollout', 'migrate_post', 'finalize']);
+    expect(plan).toMatchObject({ kind: 'deploy', service: 'shop', environment: 'prod', version: 'abc1234', image: 'registry.example.com/acme/shop:abc1234', primary: '10.0.0.2' });
+    expect(phase(plan.phases, 'build').build).toEqual({
+      context: 'app',
+      dockerfile: 'app/Dockerfile',
+      args: { NODE_ENV: 'production' },
+      target: 'runtime',
+      labels: { service: 'shop', version: 'abc1234' },
+    });
+    expect(phase(plan.phases, 'push').registry).toBe('registry.example.com');
+
+    const pre = phase(plan.phases, 'migrate_pre');
+    expect(pre.migrations).toEqual([
+      { database: 'main', engine: 'command', strategy: 'pre_deploy', host: '10.0.0.2', container: 'shop-migrate-main-abc1234', command: ['npm', 'run', 'migrate'], timeout_ms: 300_000 },
+    ]);
+    expect(pre.not_run).toEqual([{ database: 'reports', reason: expect.stringContaining('manual') }]);
+    const post = phase(plan.phases, 'migrate_post');
+    expect(post.migrations.map((m) => [m.database, m.timeout_ms])).toEqual([['events', 600_000]]);
+
+    const rollout = phase(plan.phases, 'rollout').rollout;
+    expect(rollout.batches.map((b) => b.map((h) => h.address))).toEqual([['10.0.0.1', '10.0.0.2'], ['10.0.0.3', '10.0.0.4'], ['10.0.0.5']]);
+    expect(rollout.batches[0]![0]!.container).toBe('shop-web-abc1234');
+    expect(rollout).toMatchObject({
+      strategy: 'rolling',
+      max_parallel: 2,
+      network: 'shop-net',
+      proxy: { container: 'shop-proxy', image: 'nginx:stable', port: 80, app_port: 8080 },
+      healthcheck: { path: '/healthz', interval_ms: 2000, timeout_ms: 45_000 },
+      drain_ms: 3000,
+      retain: 2,
+    });
+    expect(phase(plan.phases, 'finalize').audit_hosts).toHaveLength(5);
+  });
+
+  it('never puts a secret into the plan', async () => {
+    const { config } = await load(CONFIG, { processEnv: ENV });
+    const text = JSON.stringify(planDeploy(config, { environment: 'prod', version: 'v1' }));
+    for (const secret of Object.values(ENV)) expect(text).not.toContain(secret);
+  });
+
+  it('--skip-build skips build and push but still migrates and rolls out', async () => {
+    const { config } = await load(CONFIG, { processEnv: ENV });
+    const plan = planDeploy(config, { environment: 'prod', version: 'v2', skipBuild: true });
+    expect(plan.phases.filter((p) => p.skip).map((p) => p.name)).toEqual(['build', 'push']);
+    expect(phase(plan.phases, 'migrate_pre').migrations).toHaveLength(1);
+  });
+
+  it('a rollback redeploys the recorded image and runs no build, push or migrations', async () => {
+    const { config } = await load(CONFIG, { processEnv: ENV });
+    const image = 'registry.example.com/acme/shop@sha256:' + 'a'.repeat(64);
+    const plan = planDeploy(config, { environment: 'prod', version: 'v1', rollback: { of: 'rel-20261122-100000000', image } });
+    expect(plan).toMatchObject({ kind: 'rollback', image, rollback_of: 'rel-20261122-100000000' });
+    expect(plan.phases.filter((p) => p.skip).map((p) => p.name)).toEqual(['build', 'push', 'migrate_pre', 'migrate_post']);
+    expect(phase(plan.phases, 'rollout').rollout.batches.flat().map((h) => h.container)).toContain('shop-web-v1');
+  });
+
+  it('prints a dry-run plan that names every phase, host and database', async () => {
+    const { config } = await load(CONFIG, { processEnv: ENV });
+    const text = formatPlan(planDeploy(config, { environment: 'prod', version: 'v3' }));
+    for (const expected of ['1. build', '6. finalize', 'batch 3: 10.0.0.5 → shop-web-v3', 'main [command] on 10.0.0.2: npm run migrate', 'reports: not run', 'events [command]', 'dry run: nothing was built']) {
+      expect(text).toContain(expected);
+    }
+  });
+});
+
+describe('rolloutBatches', () => {
+  const hosts = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  it.each([
+    [{ strategy: 'all', max_parallel: 4 }, [hosts]],
+    [{ strategy: 'rolling', batch_size: 3, max_parallel: 4 }, [['a', 'b', 'c'], ['d', 'e', 'f'], ['g']]],
+    [{ strategy: 'rolling', batch_size: 10, max_parallel: 4 }, [hosts]],
+    [{ strategy: 'canary', canary_percent: 20, max_parallel: 4 }, [['a', 'b'], ['c', 'd', 'e', 'f', 'g']]],
+    [{ strategy: 'canary', canary_percent: 1, max_parallel: 4 }, [['a'], ['b', 'c', 'd', 'e', 'f', 'g']]],
+    [{ strategy: 'canary', canary_percent: 100, max_parallel: 4 }, [hosts]],
+  ] as const)('%j', (rollout, expected) => {
+    expect(rolloutBatches(hosts, rollout as never)).toEqual(expected);
+  });
+
+  it('a single host is one batch whatever the strategy', () => {
+    expect(rolloutBatches(['only'], { strategy: 'canary', canary_percent: 50, max_parallel: 1 } as never)).toEqual([['only']]);
+  });
+});
