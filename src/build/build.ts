@@ -42,7 +42,7 @@ export async function buildImage(spec: BuildSpec, onLine: (line: string) => void
   const result = await child;
   if (result.exitCode !== 0) {
     const reason = result.failed && result.exitCode === undefined ? String(result.message) : lastLines(output, 15);
-    throw new StagecraftError(`build: docker build of ${spec.imageRef} failed (exit ${result.exitCode ?? '?'}):\n${reason}`, ExitCode.build, {
+    throw new StagecraftError(`docker build of ${spec.imageRef} failed (exit ${result.exitCode ?? '?'}):\n${reason}`, ExitCode.build, {
       hint: 'fix the Dockerfile or build context, then deploy again; nothing was pushed or changed on any host',
     });
   }

@@ -8,12 +8,12 @@ export async function pushImage(imageRef: string, env: NodeJS.ProcessEnv, onLine
   const output = String(result.all ?? '');
   for (const line of output.split('\n')) if (line.trim()) onLine(line);
   if (result.exitCode !== 0) {
-    throw new StagecraftError(`push: docker push ${imageRef} failed:\n${lastLines(output, 8)}`, ExitCode.build, {
+    throw new StagecraftError(`docker push ${imageRef} failed:\n${lastLines(output, 8)}`, ExitCode.build, {
       hint: 'check registry.server and the registry credentials; nothing was changed on any host',
     });
   }
   const digest = parsePushedDigest(output);
-  if (!digest) throw new StagecraftError(`push: docker push ${imageRef} printed no digest`, ExitCode.build);
+  if (!digest) throw new StagecraftError(`docker push ${imageRef} printed no digest`, ExitCode.build);
   return digest;
 }
 
