@@ -152,7 +152,16 @@ function addGlobalOptionsToSubcommands(parent: Command): void {
   }
 }
 
+/** docker-modem's debug output prints request headers, registry credentials included. */
+function silenceCredentialLeakingDebug(env: NodeJS.ProcessEnv): void {
+  if (!env.DEBUG) return;
+  const kept = env.DEBUG.split(',').filter((name) => !/^(modem|docker-modem|\*)$/.test(name.trim()));
+  if (kept.length) env.DEBUG = kept.join(',');
+  else delete env.DEBUG;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  silenceCredentialLeakingDebug(process.env);
   const program = buildProgram();
   const verbose = argv.includes('--verbose');
   try {

@@ -306,7 +306,7 @@ export class DockerOps {
   /** Writes one file into a container (running or not) through the API, like `docker cp`. */
   async putFile(nameOrId: string, path: string, content: string | Buffer, mode: number): Promise<void> {
     if (!posix.isAbsolute(path)) throw new RangeError(`container path must be absolute: ${path}`);
-    const archive = singleFileTar(posix.basename(path), Buffer.isBuffer(content) ? content : Buffer.from(content), { mode });
+    const archive = await singleFileTar(posix.basename(path), Buffer.isBuffer(content) ? content : Buffer.from(content), { mode });
     await this.call(`copying ${path} into ${nameOrId}`, () =>
       this.docker.getContainer(nameOrId).putArchive(archive, { path: posix.dirname(path) }),
     );

@@ -13,7 +13,11 @@ export interface ExecOptions {
    * it, and secrets must never go into argv. Pass data through stdin or an uploaded file.
    */
   env?: never;
-  /** The command is killed (best effort) and the call fails with HostCommandError. */
+  /**
+   * Past this the call fails with HostCommandError. Over SSH the command is only asked to stop
+   * (signal request + channel close); OpenSSH does not deliver the signal, so a command that
+   * ignores its closed channel can run on. Use containers (runOneOff) for work that must be killed.
+   */
   timeoutMs?: number;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;

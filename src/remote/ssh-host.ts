@@ -128,8 +128,9 @@ export class SshHost extends HostBase {
     this.client = client;
     this.errorExitCode = options.errorExitCode ?? ExitCode.rollout;
     this.limiter = new ChannelLimiter(options.maxChannels ?? 8);
-    client.on('error', (error: Error) => {
-      this.lostError ??= this.connectionError('lost', `SSH connection failed: ${error.message}`, error);
+    client.on('error', (error: Error & { level?: string }) => {
+      const detail = error.level === 'client-timeout' ? 'SSH connection lost (no answer to keepalives)' : `SSH connection failed: ${error.message}`;
+      this.lostError ??= this.connectionError('lost', detail, error);
     });
     client.on('close', () => {
       this.clientClosed = true;
@@ -182,23 +183,25 @@ export class SshHost extends HostBase {
     };
 
     const client = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
+    // Never an unhandled 'error' event, whatever phase the connection is in.
+    client.on('error', () => undefined);
+    return new Promise<SshHost>((resolve, reject) => {
       let settled = false;
-      const settle = (error?: Error): void => {
+      const settle = (outcome: SshHost | Error): void => {
         if (settled) return;
         settled = true;
         client.removeListener('ready', onReady);
         client.removeListener('error', onError);
         client.removeListener('close', onClose);
-        if (error) {
-          client.on('error', () => undefined); // late errors from a connection we gave up on
+        if (outcome instanceof Error) {
           client.end();
-          reject(error);
+          reject(outcome);
         } else {
-          resolve();
+          resolve(outcome);
         }
       };
-      const onReady = (): void => settle();
+      // The host is built in the same tick as 'ready' so it sees every later event.
+      const onReady = (): void => settle(new SshHost(name, client, options));
       const onError = (error: Error & { level?: string; code?: string }): void => {
         if (rejection) {
           settle(SshHost.hostKeyError(options, exitCode, rejection.check, rejection.blob, known.missing));
@@ -218,7 +221,6 @@ export class SshHost extends HostBase {
         settle(fail('protocol', `cannot start SSH connection: ${(error as Error).message}`));
       }
     });
-    return new SshHost(name, client, options);
   }
 
   private static translateConnectError(
@@ -318,17 +320,32 @@ export class SshHost extends HostBase {
     const stdoutChunks: Buffer[] = [];
     const stdoutText = options.onStdout ? new OutputTail(0, options.onStdout) : undefined;
     const stderr = new OutputTail(Number.POSITIVE_INFINITY, options.onStderr);
-    let exit: { code: number } | undefined;
-    let timedOut = false;
 
     return new Promise<RawExecResult>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        stdoutText?.end();
+        stderr.end();
+        outcome();
+      };
       const timer =
         options.timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              timedOut = true;
+              // Best effort: sshd signals the command's shell only; a child still holding the
+              // output open keeps the channel (and its slot) until it ends, so fail now.
               channel.signal('KILL');
               channel.close();
+              const error = new HostCommandError(
+                this.name,
+                `${argv[0] ?? ''} timed out after ${secondsText(options.timeoutMs ?? 0)}`,
+                { stderr: stderr.value },
+                { exitCode: this.errorExitCode },
+              );
+              settle(() => reject(error));
             }, options.timeoutMs);
       channel.on('data', (chunk: Buffer) => {
         stdoutChunks.push(chunk);
@@ -338,25 +355,19 @@ export class SshHost extends HostBase {
       // ssh2 repeats the exit status as the 'close' arguments; its 'exit' event may already have
       // fired (same incoming packet batch as the channel confirmation) before we could listen.
       channel.on('close', (code?: number | null, signal?: string) => {
-        if (typeof code === 'number') exit = { code };
-        else if (signal) exit = { code: signalExitCode(signal) };
-        if (timer) clearTimeout(timer);
-        stdoutText?.end();
-        stderr.end();
-        if (timedOut) {
-          reject(
-            new HostCommandError(this.name, `${argv[0] ?? ''} timed out after ${secondsText(options.timeoutMs ?? 0)}`, { stderr: stderr.value }, {
-              exitCode: this.errorExitCode,
-            }),
-          );
-        } else if (exit) {
-          resolve({ exitCode: exit.code, stdout: Buffer.concat(stdoutChunks), stderr: stderr.value });
-        } else {
-          reject(
-            this.transportFailure() ??
-              new HostCommandError(this.name, `${argv[0] ?? ''} ended without an exit status`, { stderr: stderr.value }, { exitCode: this.errorExitCode }),
-          );
-        }
+        const exitCode = typeof code === 'number' ? code : signal ? signalExitCode(signal) : undefined;
+        settle(() => {
+          if (exitCode !== undefined) {
+            resolve({ exitCode, stdout: Buffer.concat(stdoutChunks), stderr: stderr.value });
+          } else {
+            reject(
+              this.transportFailure() ??
+                new HostCommandError(this.name, `${argv[0] ?? ''} ended without an exit status`, { stderr: stderr.value }, {
+                  exitCode: this.errorExitCode,
+                }),
+            );
+          }
+        });
       });
       channel.end(options.stdin);
     });

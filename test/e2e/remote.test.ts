@@ -277,9 +277,10 @@ describe('connection failures on the testbed', () => {
     const cable = rootSideInterface(h3);
     const connectTimeoutMs = 3000;
     const pool = new HostPool({ ...ssh, connect_timeout: connectTimeoutMs }, { agentSocket: null }, state.hosts.map((h) => ({ address: h.address, port: h.port })));
-    execFileSync("ip", ["link", "set", "dev", cable, "down"]);
-    process.stdout.write(`[remote e2e] cable ${cable} of ${h3.netns} (${h3.address}) down\n`);
+    execFileSync('ip', ['link', 'set', 'dev', cable, 'down']);
     try {
+      expect(execFileSync('ip', ['-o', 'link', 'show', 'dev', cable]).toString()).toMatch(/state DOWN/);
+      process.stdout.write(`[remote e2e] cable ${cable} of ${h3.netns} (${h3.address}) is down\n`);
       const started = Date.now();
       const outcomes = await pool.forEachHost([h1.address, h2.address, h3.address], async (host) => {
         await host.pullImage(busybox, auth);

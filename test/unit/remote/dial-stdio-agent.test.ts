@@ -2,6 +2,7 @@ import { createServer, request } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelLimiter } from '../../../src/remote/channel-limiter.js';
 import { DialStdioAgent } from '../../../src/remote/dial-stdio-agent.js';
@@ -133,6 +134,16 @@ describe('DialStdioAgent', () => {
     expect(result).toEqual({ status: 200, body: 'first last' });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(limiter.activeCount).toBe(0);
+    agent.destroy();
+  });
+
+  it('stays cheap to inspect (docker-modem inspects request options on every call)', async () => {
+    const server = createServer((_req, res) => res.end('pong'));
+    const port = await listen(server);
+    const limiter = new ChannelLimiter(4);
+    const agent = new DialStdioAgent(channelOpener(port, limiter), limiter);
+    await Promise.all(Array.from({ length: 3 }, () => get(agent, '/ping')));
+    expect(inspect({ agent }, { showHidden: true, depth: null })).toBe('{ agent: DialStdioAgent { sockets: 0, idle: 3 } }');
     agent.destroy();
   });
 

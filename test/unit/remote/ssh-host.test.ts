@@ -178,7 +178,7 @@ describe('SshHost commands and files', () => {
     expect(result.exitCode).toBe(143);
   });
 
-  it('kills a command past its timeout and stays usable', async () => {
+  it('fails a command past its timeout and stays usable', async () => {
     const error = await expectRejection(host.exec(['sleep', '30'], { timeoutMs: 200 }), HostCommandError);
     expect(error.message).toBe('127.0.0.1: sleep timed out after 0.2s');
     expect((await host.exec(['echo', 'still here'])).stdout).toBe('still here\n');

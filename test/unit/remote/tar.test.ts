@@ -7,11 +7,11 @@ import { singleFileTar } from '../../../src/remote/tar.js';
 
 describe('singleFileTar', () => {
   for (const size of [0, 1, 511, 512, 513, 70_000]) {
-    it(`GNU tar extracts a ${size}-byte file with its content and mode`, () => {
+    it(`GNU tar extracts a ${size}-byte file with its content and mode`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sc-tar-'));
       const content = Buffer.alloc(size, 'x');
       if (size > 3) content.write('é\n\0', 0);
-      writeFileSync(join(dir, 'a.tar'), singleFileTar('nginx.conf', content, { mode: 0o640 }));
+      writeFileSync(join(dir, 'a.tar'), await singleFileTar('nginx.conf', content, { mode: 0o640 }));
       const listing = execFileSync('tar', ['-tvf', join(dir, 'a.tar')]).toString();
       expect(listing).toMatch(/^-rw-r-----/);
       execFileSync('tar', ['-xpf', join(dir, 'a.tar'), '-C', dir]);
@@ -20,9 +20,9 @@ describe('singleFileTar', () => {
     });
   }
 
-  it('refuses paths and over-long names', () => {
-    expect(() => singleFileTar('a/b', Buffer.from(''), { mode: 0o644 })).toThrow(/plain file name/);
-    expect(() => singleFileTar('x'.repeat(101), Buffer.from(''), { mode: 0o644 })).toThrow(/plain file name/);
-    expect(() => singleFileTar('', Buffer.from(''), { mode: 0o644 })).toThrow(/plain file name/);
+  it('refuses paths and over-long names', async () => {
+    await expect(singleFileTar('a/b', Buffer.from(''), { mode: 0o644 })).rejects.toThrow(/plain file name/);
+    await expect(singleFileTar('x'.repeat(101), Buffer.from(''), { mode: 0o644 })).rejects.toThrow(/plain file name/);
+    await expect(singleFileTar('', Buffer.from(''), { mode: 0o644 })).rejects.toThrow(/plain file name/);
   });
 });
