@@ -2,50 +2,44 @@ import { isAbsolute, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
 import type { Host } from '../remote/host.js';
-import { connectHost } from '../remote/connect.js';
+import { HostPool } from '../remote/connect.js';
 import { ExitCode } from '../errors.js';
 
+/** Relative key and known_hosts paths in stagecraft.yml mean relative to the config file; `~` is home. */
+function fromConfigDir(dir: string, path: string): string {
+  if (path === '~' || path.startsWith('~/') || isAbsolute(path)) return path;
+  return resolve(dir, path);
+}
+
 /**
- * One connection per host for the whole command, opened on first use and shared by every
- * phase (lock, migrations, rollout, audit). Concurrent first uses share one connect.
+ * The hosts of one environment, each connected once on first use and shared by every phase
+ * of the command (lock, migrations, rollout, audit).
  */
 export class HostConnections {
-  private readonly hosts = new Map<string, Promise<Host>>();
+  private readonly pool: HostPool;
 
-  constructor(private readonly loaded: LoadedConfig) {}
+  constructor(loaded: LoadedConfig) {
+    const { ssh, hosts } = loaded.config;
+    this.pool = new HostPool(
+      {
+        user: ssh.user,
+        port: ssh.port,
+        keys: ssh.keys.map((key) => fromConfigDir(loaded.dir, key)),
+        known_hosts: fromConfigDir(loaded.dir, ssh.known_hosts),
+        strict_host_key_checking: ssh.strict_host_key_checking,
+        connect_timeout: parseDuration(ssh.connect_timeout),
+      },
+      { exitCode: ExitCode.rollout },
+      hosts.map((host) => ({ address: host.address, port: host.port ?? ssh.port, user: host.user ?? ssh.user })),
+    );
+  }
 
   get(address: string): Promise<Host> {
-    let host = this.hosts.get(address);
-    if (!host) {
-      const spec = this.loaded.config.hosts.find((h) => h.address === address);
-      const ssh = this.loaded.config.ssh;
-      host = connectHost(
-        { address, port: spec?.port ?? ssh.port, user: spec?.user ?? ssh.user },
-        {
-          keys: ssh.keys.map((key) => this.fromConfigDir(key)),
-          known_hosts: this.fromConfigDir(ssh.known_hosts),
-          strict_host_key_checking: ssh.strict_host_key_checking,
-          connect_timeout: parseDuration(ssh.connect_timeout),
-        },
-        { exitCode: ExitCode.rollout },
-      );
-      this.hosts.set(address, host);
-      // A failed connect is not cached: the next caller gets a fresh attempt and a fresh error.
-      host.catch(() => this.hosts.delete(address));
-    }
-    return host;
+    return this.pool.get(address);
   }
 
-  /** Relative key and known_hosts paths in stagecraft.yml mean relative to the config file; `~` is home. */
-  private fromConfigDir(path: string): string {
-    if (path === '~' || path.startsWith('~/') || isAbsolute(path)) return path;
-    return resolve(this.loaded.dir, path);
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.hosts.values()];
-    this.hosts.clear();
-    await Promise.all(all.map((host) => host.then((h) => h.close()).catch(() => undefined)));
+  closeAll(): Promise<void> {
+    return this.pool.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { buildImage } from '../build/build.js';
 import { pushImage } from '../build/push.js';
 import { ExitCode } from '../errors.js';
 import { finishHost, revertHost, stageHost, switchHost, type AppSpec, type StagedHost } from '../rollout/host-rollout.js';
-import { mapBounded } from './bounded.js';
+import { mapWithConcurrency } from '../remote/connect.js';
 import { PhaseFailure, type PhaseRunner } from './executor.js';
 import type { Reporter } from './reporter.js';
 import type { PhaseName } from '../plan/deploy-plan.js';
@@ -96,7 +96,7 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
 
   const finalize: PhaseRunner = async () => {
     const line = [new Date().toISOString(), ctx.actor, plan.service, plan.environment, plan.version, plan.kind, ctx.releaseId].join('\t');
-    await mapBounded(plan.hosts, 8, async (address) => {
+    await mapWithConcurrency(plan.hosts, 8, async (address) => {
       const host = await ctx.hosts.get(address);
       const result = await host.exec(['sh', '-c', 'mkdir -p "$HOME/.stagecraft" && printf "%s\\n" "$1" >> "$HOME/.stagecraft/audit.log"', 'sh', line]);
       if (result.exitCode !== 0) reporter.info('finalize', `could not append to ~/.stagecraft/audit.log: ${result.stderr.trim()}`, address);
@@ -169,7 +169,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
   });
 
   const undo = async (reason: string) => {
-    await mapBounded(staged, rollout.max_parallel, async (host) => {
+    await mapWithConcurrency(staged, rollout.max_parallel, async (host) => {
       try {
         await revertHost(host, rollout, app(host.container));
         reporter.info('rollout', `reverted: ${host.previous ? `traffic back on ${host.previous}` : 'no previous container'}; ${host.container} removed`, host.host.name);
@@ -188,7 +188,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
 
   for (const batch of rollout.batches) {
     const failures: string[] = [];
-    await mapBounded(batch, rollout.max_parallel, async ({ address, container }) => {
+    await mapWithConcurrency(batch, rollout.max_parallel, async ({ address, container }) => {
       try {
         if (signal.aborted) throw signal.reason;
         reporter.hostUpdate(address, 'running');
@@ -216,7 +216,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
       });
     }
     const switchFailures: string[] = [];
-    await mapBounded(
+    await mapWithConcurrency(
       staged.filter((s) => !s.switched),
       rollout.max_parallel,
       async (host) => {
@@ -242,7 +242,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
     }
   }
 
-  await mapBounded(staged, rollout.max_parallel, async (host) => {
+  await mapWithConcurrency(staged, rollout.max_parallel, async (host) => {
     await finishHost(host, rollout, app(host.container), (line) => reporter.info('rollout', line, host.host.name));
     records.set(host.host.name, { address: host.host.name, status: 'completed', container: host.container });
     reporter.hostUpdate(host.host.name, 'completed', `serving ${host.container}`);
