@@ -26,6 +26,9 @@ export class PhaseFailure extends StagecraftError {
 }
 
 export class Interrupted extends StagecraftError {
+  /** What the interrupted phase had done by then, for the release record. */
+  update: ((release: Release) => void) | undefined;
+
   constructor(signalName: string) {
     super(`interrupted by ${signalName}`, ExitCode.interrupted);
   }
@@ -120,7 +123,7 @@ export async function executePlan(
         phase.name,
         { status, finished_at: finishedAt.toISOString(), duration_ms: finishedAt.getTime() - startedAt.getTime(), error: scrub(failure.message) },
         (release) => {
-          if (failure instanceof PhaseFailure) failure.update?.(release);
+          if (failure instanceof PhaseFailure || failure instanceof Interrupted) failure.update?.(release);
           for (const later of plan.phases.slice(index + 1)) release.phases[later.name] = { status: 'skipped' };
           release.status = status;
           release.finished_at = finishedAt.toISOString();
@@ -140,7 +143,11 @@ export async function executePlan(
 }
 
 function toFailure(phase: PhaseName, error: unknown, interrupted: boolean, scrub: (text: string) => string): StagecraftError {
-  if (interrupted) return error instanceof Interrupted ? error : new Interrupted('signal');
+  if (interrupted) {
+    const reason = error instanceof Interrupted ? error : new Interrupted('signal');
+    if (error instanceof PhaseFailure && !reason.update) reason.update = error.update;
+    return reason;
+  }
   if (error instanceof PhaseFailure) return error;
   if (error instanceof StagecraftError) return new PhaseFailure(phase, error.message, error.exitCode === ExitCode.user ? ExitCode.user : PHASE_EXIT[phase], { hint: error.hint, cause: error });
   return new PhaseFailure(phase, scrubError(error, scrub), PHASE_EXIT[phase], { cause: error });

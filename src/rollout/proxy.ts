@@ -26,9 +26,20 @@ export async function currentProxyTarget(ops: DockerOps, spec: ProxySpec): Promi
  * afterwards writes the new config, checks it with `nginx -t` and reloads nginx gracefully:
  * old workers finish their requests while new ones go to the new container.
  */
+/** A running proxy whose image or published port no longer matches the config must be recreated. */
+async function proxyMatches(ops: DockerOps, spec: ProxySpec): Promise<boolean> {
+  const info = await ops.inspectContainer(spec.container);
+  if (!info?.State.Running) return false;
+  const published = info.HostConfig.PortBindings?.['80/tcp']?.[0]?.HostPort;
+  return info.Config.Image === spec.image && published === String(spec.port);
+}
+
 export async function switchProxy(ops: DockerOps, spec: ProxySpec, target: ProxyTarget): Promise<void> {
   const site = renderNginxSite(target);
-  if (!(await isRunning(ops, spec.container))) {
+  if (!(await proxyMatches(ops, spec))) {
+    // First deploy, or proxy.image / proxy.port changed: (re)create it. A port change cannot be
+    // applied to a running container, so that one switch is not seamless.
+    await ops.stopContainer(spec.container, 10).catch(() => undefined);
     await ops.removeContainer(spec.container, { force: true });
     await ops.createContainer({
       name: spec.container,
