@@ -38,6 +38,12 @@ export function appEnvironment(loaded: LoadedConfig, plan: DeployPlan): Record<s
   };
 }
 
+/** A rollback deploys `repository@sha256:…`: record that digest, as a deploy records the one its push printed. */
+export function recordedImage(ref: string): Release['image'] {
+  const digest = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];
+  return digest ? { ref, digest } : { ref };
+}
+
 /** Installs SIGINT/SIGTERM handlers that abort the run instead of killing the process mid-write. */
 function abortOnSignals(controller: AbortController): () => void {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
@@ -90,7 +96,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         environment: plan.environment,
         service: plan.service,
         version: plan.version,
-        image: { ref: plan.image },
+        image: recordedImage(plan.image),
         ...(plan.commit ? { commit: plan.commit } : {}),
         actor,
         started_at: new Date().toISOString(),

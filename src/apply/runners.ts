@@ -1,5 +1,10 @@
 import type { DeployPlan, PlannedMigration, PlannedRollout } from '../plan/deploy-plan.js';
 import type { HostRecord, MigrationRecord } from '../releases/record.js';
+import type { MigrationEngine as MigrationEngineName } from '../config/index.js';
+import { parseDuration } from '../config/index.js';
+import { DEFAULT_MIGRATION_LOCK_TIMEOUT, describeApply } from '../migrate/engine-commands.js';
+import { refuseDrift, runDeployMigration, type DeployStepResult } from '../migrate/deploy-step.js';
+import type { EngineTarget } from '../migrate/types.js';
 import type { Host } from '../remote/host.js';
 import type { RegistryLogin } from '../build/docker-cli.js';
 import { withRegistryLogin } from '../build/docker-cli.js';
@@ -8,7 +13,7 @@ import { pushImage } from '../build/push.js';
 import { ExitCode } from '../errors.js';
 import { finishHost, revertHost, stageHost, switchHost, type AppSpec, type StagedHost } from '../rollout/host-rollout.js';
 import { mapWithConcurrency } from '../remote/connect.js';
-import { PhaseFailure, type PhaseRunner } from './executor.js';
+import { Interrupted, PhaseFailure, type PhaseRunner } from './executor.js';
 import type { Reporter } from './reporter.js';
 import type { PhaseName } from '../plan/deploy-plan.js';
 
@@ -29,8 +34,6 @@ export interface DeployContext {
   databaseUrls: Readonly<Record<string, string>>;
   scrub: (text: string) => string;
 }
-
-const LOG_TAIL_LINES = 100;
 
 function registryAuth(ctx: DeployContext) {
   return ctx.registry ? { username: ctx.registry.username, password: ctx.registry.password, serveraddress: ctx.registry.server } : undefined;
@@ -63,6 +66,12 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
   };
 
   const migrate: PhaseRunner = async (phase) => {
+    // Known drift in a post-deploy database would only surface after the rollout: refuse before it.
+    if (phase.name === 'migrate_pre') {
+      const post = plan.phases.find((p) => p.name === 'migrate_post');
+      const later = post && post.name === 'migrate_post' && !post.skip ? post.migrations.filter((m) => m.engine === 'raw') : [];
+      for (const migration of later) await refuseDrift(migrationTarget(ctx, 'migrate_post', migration, imageForHosts));
+    }
     if ((phase.name !== 'migrate_pre' && phase.name !== 'migrate_post') || phase.migrations.length === 0) {
       if (phase.name === 'migrate_pre' || phase.name === 'migrate_post') {
         for (const skipped of phase.not_run) reporter.info(phase.name, `not run: ${skipped.reason}`, skipped.database);
@@ -71,10 +80,10 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
     }
     const records: MigrationRecord[] = [];
     for (const migration of phase.migrations) {
-      const record = await runMigration(ctx, phase.name, migration, imageForHosts);
+      const { record, exitCode } = await runMigration(ctx, phase.name, migration, imageForHosts);
       records.push(record);
       if (record.status === 'failed') {
-        throw new PhaseFailure(phase.name, `${migration.database}: ${record.error}`, ExitCode.migration, {
+        throw new PhaseFailure(phase.name, `${migration.database}: ${record.error}`, exitCode ?? ExitCode.migration, {
           hint: `see the migration output above (also in \`stagecraft releases show ${ctx.releaseId}\`); fix it and deploy again`,
           update: (release) => release.migrations.push(...records),
         });
@@ -86,10 +95,14 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
   const rollout: PhaseRunner = async (phase, signal) => {
     if (phase.name !== 'rollout') return {};
     const hostRecords = await rolloutHosts(ctx, phase.rollout, imageForHosts, signal);
+    // --skip-build pushed nothing this time: record the digest the primary host pulled, so a
+    // rollback to this release runs exactly these bytes.
+    const digest = imageForHosts.includes('@') ? undefined : await pulledDigest(ctx, imageForHosts);
     return {
       detail: `${hostRecords.length} host(s) serving ${plan.version}`,
       update: (release) => {
         release.hosts = hostRecords;
+        if (digest && !release.image.digest) release.image = { ...release.image, digest };
       },
     };
   };
@@ -107,45 +120,50 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
   return { build, push, migrate_pre: migrate, rollout, migrate_post: migrate, finalize };
 }
 
-async function runMigration(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string): Promise<MigrationRecord> {
-  const host = await ctx.hosts.get(migration.host);
-  const started = Date.now();
-  const tail: string[] = [];
-  const keep = (line: string) => {
-    const clean = ctx.scrub(line);
-    tail.push(clean);
-    if (tail.length > LOG_TAIL_LINES) tail.shift();
-    ctx.reporter.output(phaseName, clean, migration.database, true);
-  };
-  ctx.reporter.info(phaseName, `running ${migration.command.join(' ')} in ${migration.container} on ${migration.host}`, migration.database);
-  const ops = await host.dockerOps();
-  await ops.pullImage(image, registryAuth(ctx));
-  // A container left over by an interrupted earlier run of this same version would block the name.
-  await ops.removeContainer(migration.container, { force: true });
-  const url = ctx.databaseUrls[migration.database] ?? '';
-  const result = await ops.runOneOff({
-    image,
-    name: migration.container,
-    ...(migration.command.length ? { cmd: migration.command } : {}),
-    env: { ...ctx.appEnv, DATABASE_URL: url, STAGECRAFT_DATABASE: migration.database },
-    labels: { 'stagecraft.service': ctx.plan.service, 'stagecraft.environment': ctx.plan.environment, 'stagecraft.role': 'migrate' },
-    timeoutMs: migration.timeout_ms,
-    onStdout: lineSplitter(keep),
-    onStderr: lineSplitter(keep),
-  });
-  const base = { database: migration.database, engine: migration.engine, strategy: migration.strategy, applied: [] as string[], duration_ms: Date.now() - started, log_tail: tail };
-  if (result.timedOut) return { ...base, status: 'failed', error: `timed out after ${Math.round(migration.timeout_ms / 1000)}s; the container was stopped` };
-  if (result.exitCode !== 0) return { ...base, status: 'failed', error: `migration command exited with code ${result.exitCode}` };
-  return { ...base, status: 'completed' };
+/** One database's migrations through its engine (see src/migrate/); the outcome goes into the release. */
+async function pulledDigest(ctx: DeployContext, image: string): Promise<string | undefined> {
+  try {
+    const ops = await (await ctx.hosts.get(ctx.plan.primary)).dockerOps();
+    const info = await ops.inspectImage(image);
+    const repository = image.replace(/:[^:/]+$/, '');
+    const match = info?.RepoDigests?.find((entry) => entry.startsWith(`${repository}@`));
+    return match?.slice(repository.length + 1);
+  } catch {
+    return undefined;
+  }
 }
 
-function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
-  let pending = '';
-  return (chunk) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) onLine(line.replace(/\r$/, ''));
+async function runMigration(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string): Promise<DeployStepResult> {
+  ctx.reporter.info(phaseName, `${migration.engine}: ${migration.engine === 'raw' ? `${describeApply({ engine: 'raw', path: migration.path })} through ${migration.host}` : `${migration.command.join(' ')} in ${migration.container} on ${migration.host}`}`, migration.database);
+  return runDeployMigration({
+    target: migrationTarget(ctx, phaseName, migration, image),
+    strategy: migration.strategy,
+    timeoutMs: migration.timeout_ms,
+    lockTimeoutMs: migration.lock_timeout_ms ?? parseDuration(DEFAULT_MIGRATION_LOCK_TIMEOUT),
+  });
+}
+
+function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string): EngineTarget {
+  return {
+    database: migration.database,
+    migrations: {
+      engine: migration.engine as MigrationEngineName,
+      path: migration.path,
+      command: migration.engine === 'raw' || migration.command.length === 0 ? undefined : migration.command,
+      plan_command: migration.plan_command,
+    },
+    url: ctx.databaseUrls[migration.database] ?? '',
+    configDir: ctx.baseDir,
+    service: ctx.plan.service,
+    environment: ctx.plan.environment,
+    actor: ctx.actor,
+    host: () => ctx.hosts.get(migration.host),
+    image: { ref: image },
+    registryAuth: registryAuth(ctx),
+    appEnv: { ...ctx.appEnv, STAGECRAFT_DATABASE: migration.database },
+    containerName: migration.container,
+    log: (line) => ctx.reporter.output(phaseName, ctx.scrub(line), migration.database, true),
+    scrub: ctx.scrub,
   };
 }
 
@@ -193,7 +211,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
         if (signal.aborted) throw signal.reason;
         reporter.hostUpdate(address, 'running');
         const host = await ctx.hosts.get(address);
-        const result = await stageHost(host, rollout, app(container), (line) => reporter.info('rollout', ctx.scrub(line), address));
+        const result = await stageHost(host, rollout, app(container), (line) => reporter.info('rollout', ctx.scrub(line), address), signal);
         staged.push(result);
       } catch (error) {
         const message = ctx.scrub(error instanceof Error ? error.message : String(error));
@@ -204,7 +222,11 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
     });
     if (signal.aborted) {
       await undo('interrupted');
-      throw signal.reason;
+      const interrupted = signal.reason instanceof Interrupted ? signal.reason : new Interrupted('signal');
+      interrupted.update = (release) => {
+        release.hosts = [...records.values()];
+      };
+      throw interrupted;
     }
     if (failures.length) {
       await undo('failed');

@@ -141,6 +141,58 @@ export function buildProgram(): Command {
       return runLockRelease({ ...globals(cmd), ...opts });
     });
 
+  const migrate = program.command('migrate').description('database migrations: read their real state, run them outside a deploy');
+  migrate
+    .command('plan')
+    .description('show every migration of each database with its real state, and what a deploy would run (read-only)')
+    .option('--database <name>', 'only this database')
+    .option('--image <ref>', 'app image container engines read the status with (default: the current release\'s)')
+    .option('--version <tag>', 'use the image of this version')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { database?: string; image?: string; version?: string; json: boolean }, cmd: Command) => {
+      const { runMigratePlan } = await import('./commands/migrate.js');
+      return runMigratePlan({ ...globals(cmd), ...opts });
+    });
+  migrate
+    .command('run')
+    .description('apply pending migrations outside a deploy (how strategy manual databases are migrated); holds the deploy lock')
+    .option('--database <name>', 'only this database')
+    .option('--strategy <strategy>', 'only databases with this strategy (pre_deploy, post_deploy, manual)')
+    .option('--to <id>', 'apply up to and including this migration (one database)')
+    .option('--image <ref>', 'app image for container engines (default: the current release\'s)')
+    .option('--version <tag>', 'use the image of this version')
+    .option('--lock-timeout <duration>', 'wait this long for the migration advisory lock (default: migrations.lock_timeout, 60s)')
+    .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
+    .option('--dry-run', 'show what would run; take no lock, change nothing', false)
+    .option('--json', 'print the outcome as JSON', false)
+    .option('-y, --yes', 'approve environments that have require_approval', false)
+    .action(async (opts: { database?: string; strategy?: string; to?: string; image?: string; version?: string; lockTimeout?: string; lockWait?: string; dryRun: boolean; json: boolean; yes: boolean }, cmd: Command) => {
+      const { runMigrateRun } = await import('./commands/migrate.js');
+      return runMigrateRun({ ...globals(cmd), ...opts });
+    });
+  migrate
+    .command('rollback')
+    .description('revert the newest applied migrations with their .down.sql files (raw engine); holds the deploy lock')
+    .requiredOption('--database <name>', 'the database to roll back')
+    .option('--steps <n>', 'how many migrations to revert, newest first', '1')
+    .option('--lock-timeout <duration>', 'wait this long for the migration advisory lock (default: migrations.lock_timeout, 60s)')
+    .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
+    .option('--json', 'print the outcome as JSON', false)
+    .option('-y, --yes', 'approve environments that have require_approval', false)
+    .action(async (opts: { database: string; steps: string; lockTimeout?: string; lockWait?: string; json: boolean; yes: boolean }, cmd: Command) => {
+      const { runMigrateRollback } = await import('./commands/migrate.js');
+      return runMigrateRollback({ ...globals(cmd), ...opts });
+    });
+  migrate
+    .command('validate')
+    .description('check raw migration files offline: names, SQL that does not parse, stray BEGIN/COMMIT')
+    .option('--database <name>', 'only this database')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { database?: string; json: boolean }, cmd: Command) => {
+      const { runMigrateValidate } = await import('./commands/migrate.js');
+      return runMigrateValidate({ ...globals(cmd), ...opts });
+    });
+
   addGlobalOptionsToSubcommands(program);
   return program;
 }

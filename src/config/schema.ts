@@ -114,10 +114,18 @@ const migrationsSchema = z
     path: nonEmpty().optional().describe('migrations directory (required for every engine except command)'),
     strategy: z.enum(MIGRATION_STRATEGIES).default('pre_deploy'),
     timeout: duration().default('10m'),
-    command: argv().optional(),
-    plan_command: argv().optional(),
+    lock_timeout: duration().optional().describe('raw engine: how long to wait for the migration advisory lock (default 60s)'),
+    command: argv().optional().describe('container engines: the command that applies migrations (replaces the engine default)'),
+    plan_command: argv().optional().describe('container engines: the command that prints migration status (replaces the engine default)'),
   })
   .superRefine((migrations, ctx) => {
+    if (migrations.engine === 'raw') {
+      for (const key of ['command', 'plan_command'] as const) {
+        if (migrations[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `engine raw applies the SQL files itself: remove ${key}` });
+        }
+      }
+    }
     if (migrations.engine !== 'command' && migrations.path === undefined) {
       const params: MissingKeyParams = { missingKey: 'path', reason: `engine ${migrations.engine} reads migrations from it` };
       ctx.addIssue({ code: 'custom', path: ['path'], message: 'missing path', params });

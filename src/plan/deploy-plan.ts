@@ -19,8 +19,15 @@ export interface PlannedMigration {
   strategy: 'pre_deploy' | 'post_deploy';
   host: string;
   container: string;
+  /** What applies the migrations in the container (`[]` for raw, which stagecraft applies itself). */
   command: string[];
   timeout_ms: number;
+  /** migrations.path (raw: the SQL files, relative to stagecraft.yml). */
+  path?: string | undefined;
+  /** Overrides the engine's status command (container engines). */
+  plan_command?: string[] | undefined;
+  /** raw: how long to wait for the migration advisory lock. */
+  lock_timeout_ms?: number | undefined;
 }
 
 export interface PlannedHostRollout {

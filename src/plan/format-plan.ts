@@ -1,4 +1,5 @@
 import type { DeployPlan, PlannedPhase } from './deploy-plan.js';
+import { describeApply } from '../migrate/engine-commands.js';
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
@@ -19,8 +20,10 @@ function phaseLines(phase: PlannedPhase, plan: DeployPlan): string[] {
       return [`  docker push ${plan.image}${phase.registry ? ` (login to ${phase.registry})` : ''}`];
     case 'migrate_pre':
     case 'migrate_post': {
-      const lines = phase.migrations.map(
-        (m) => `  ${m.database} [${m.engine}] on ${m.host}: ${m.command.join(' ') || '(image default command)'} in ${m.container}, timeout ${seconds(m.timeout_ms)}`,
+      const lines = phase.migrations.map((m) =>
+        m.engine === 'raw'
+          ? `  ${m.database} [raw] through ${m.host}: ${describeApply({ engine: 'raw', path: m.path })}, timeout ${seconds(m.timeout_ms)}`
+          : `  ${m.database} [${m.engine}] on ${m.host}: ${m.command.join(' ') || '(image default command)'} in ${m.container}, timeout ${seconds(m.timeout_ms)}`,
       );
       for (const skipped of phase.not_run) lines.push(`  ${skipped.database}: not run (${skipped.reason})`);
       return lines.length ? lines : ['  nothing to run'];

@@ -1,6 +1,7 @@
 import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRollout } from './deploy-plan.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
+import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT } from '../migrate/engine-commands.js';
 
 export interface PlanOptions {
   environment: string;
@@ -67,8 +68,11 @@ function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_de
       strategy,
       host: primary,
       container: migrationContainerName(config.service, database, version),
-      command: [...(spec.migrations.command ?? [])],
+      command: applyCommand(spec.migrations),
       timeout_ms: parseDuration(spec.migrations.timeout),
+      path: spec.migrations.path,
+      plan_command: spec.migrations.plan_command ? [...spec.migrations.plan_command] : undefined,
+      lock_timeout_ms: spec.migrations.engine === 'raw' ? parseDuration(spec.migrations.lock_timeout ?? DEFAULT_MIGRATION_LOCK_TIMEOUT) : undefined,
     });
   }
   return { migrations, notRun };

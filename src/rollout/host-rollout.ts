@@ -79,11 +79,34 @@ async function recentLogs(ops: DockerOps, container: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
-/** Waits until the container answers the health path with 2xx, or fails naming what it saw last. */
-export async function waitHealthy(host: Host, ops: DockerOps, container: string, plan: PlannedRollout, log: Log): Promise<void> {
+/** Sleeps `ms`, or rejects with the signal's reason as soon as it aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Waits until the container answers the health path with 2xx, or fails naming what it saw last.
+ * An abort (SIGINT) ends the wait at once: the health timeout may be many minutes.
+ */
+export async function waitHealthy(host: Host, ops: DockerOps, container: string, plan: PlannedRollout, log: Log, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + plan.healthcheck.timeout_ms;
   let last = 'no answer yet';
   for (;;) {
+    signal?.throwIfAborted();
     const info = await ops.inspectContainer(container);
     if (!info?.State.Running) {
       const tail = await recentLogs(ops, container);
@@ -101,12 +124,12 @@ export async function waitHealthy(host: Host, ops: DockerOps, container: string,
     if (Date.now() >= deadline) {
       throw new Error(`${container} not healthy after ${Math.round(plan.healthcheck.timeout_ms / 1000)}s: ${last}`);
     }
-    await new Promise((r) => setTimeout(r, plan.healthcheck.interval_ms));
+    await pause(plan.healthcheck.interval_ms, signal);
   }
 }
 
 /** Pull, start the new container next to the old one, and wait until it is healthy. Traffic is untouched. */
-export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, log: Log): Promise<StagedHost> {
+export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, log: Log, signal?: AbortSignal): Promise<StagedHost> {
   const ops = await host.dockerOps();
   await ops.ensureNetwork(plan.network, { 'stagecraft.service': app.service });
   log(`pulling ${app.image}`);
@@ -144,7 +167,7 @@ export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, 
   try {
     await ops.startContainer(app.container);
     log(`started ${app.container}; waiting for ${plan.healthcheck.path}`);
-    await waitHealthy(host, ops, app.container, plan, log);
+    await waitHealthy(host, ops, app.container, plan, log, signal);
   } catch (error) {
     await removeStaged(staged);
     throw error;

@@ -33,10 +33,13 @@ const CONFIG = yaml(
 );
 const ENV = { REGISTRY_PASSWORD: 'pw', MAIN_URL: 'postgres://a', EVENTS_URL: 'postgres://b', REPORTS_URL: 'postgres://c' };
 
-function phase<N extends PlannedPhase['name']>(phases: PlannedPhase[], name: N): Extract<PlannedPhase, { name: N }> {
+/** The phase variant whose `name` can be N (migrate_pre and migrate_post share one variant). */
+type PhaseOf<N extends PlannedPhase['name'], P = PlannedPhase> = P extends { name: infer M } ? (N extends M ? P : never) : never;
+
+function phase<N extends PlannedPhase['name']>(phases: PlannedPhase[], name: N): PhaseOf<N> {
   const found = phases.find((p) => p.name === name);
   if (!found) throw new Error(`no phase ${name}`);
-  return found as Extract<PlannedPhase, { name: N }>;
+  return found as PhaseOf<N>;
 }
 
 describe('planDeploy', () => {

@@ -1,5 +1,5 @@
-CREATE TABLE greetings (
+CREATE TABLE accounts (
   id bigserial PRIMARY KEY,
-  text text NOT NULL,
+  name text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );

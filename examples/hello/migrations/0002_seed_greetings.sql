@@ -1,1 +1,0 @@
-INSERT INTO greetings (text) VALUES ('hello'), ('hallo'), ('bonjour');

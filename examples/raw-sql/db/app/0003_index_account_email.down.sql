@@ -1,0 +1,2 @@
+-- stagecraft:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS accounts_email_idx;

@@ -1,0 +1,292 @@
+/** `stagecraft migrate plan|run|rollback|validate`: migrations outside a deploy. */
+import type { LoadedConfig } from '../../config/index.js';
+import { MIGRATION_STRATEGIES, parseDuration, redactText } from '../../config/index.js';
+import { UserError } from '../../errors.js';
+import { HostConnections } from '../../apply/host-connections.js';
+import { DeployLock, defaultActor } from '../../lock/deploy-lock.js';
+import { imageRef, primaryHost } from '../../plan/plan-deploy.js';
+import { ReleaseStore } from '../../releases/store.js';
+import { closestMatch } from '../../config/suggest.js';
+import { MigrationError } from '../../migrate/errors.js';
+import { DEFAULT_MIGRATION_LOCK_TIMEOUT } from '../../migrate/engine-commands.js';
+import { formatMigratePlan } from '../../migrate/format-plan.js';
+import { assemblePlan, readDatabasePlans } from '../../migrate/plan.js';
+import { engineFor } from '../../migrate/registry.js';
+import { engineTargets } from '../../migrate/target.js';
+import type { EngineTarget, RunOutcome } from '../../migrate/types.js';
+import { validateRawMigrations } from '../../migrate/validate.js';
+import { confirmEnvironment } from '../confirm.js';
+import type { CommonOptions } from '../context.js';
+import { durationOption, loadForCommand, storeFileFor } from '../context.js';
+
+export interface MigratePlanOptions extends CommonOptions {
+  database?: string;
+  json: boolean;
+  image?: string;
+  version?: string;
+}
+
+export interface MigrateRunOptions extends CommonOptions {
+  database?: string;
+  strategy?: string;
+  to?: string;
+  dryRun: boolean;
+  yes: boolean;
+  json: boolean;
+  image?: string;
+  version?: string;
+  lockTimeout?: string;
+  lockWait?: string;
+}
+
+export interface MigrateRollbackOptions extends CommonOptions {
+  database: string;
+  steps?: string;
+  yes: boolean;
+  json: boolean;
+  lockTimeout?: string;
+  lockWait?: string;
+}
+
+export interface MigrateValidateOptions extends CommonOptions {
+  database?: string;
+  json: boolean;
+}
+
+/** The databases a command acts on: all, one (`--database`), or those with one strategy. */
+export function selectDatabases(loaded: LoadedConfig, database?: string, strategy?: string): string[] {
+  const all = Object.keys(loaded.config.databases);
+  if (all.length === 0) throw new UserError(`${loaded.file} configures no databases for ${loaded.environment}`);
+  if (strategy !== undefined && !(MIGRATION_STRATEGIES as readonly string[]).includes(strategy)) {
+    throw new UserError(`--strategy ${strategy}: expected one of ${MIGRATION_STRATEGIES.join(', ')}`);
+  }
+  let selected = all;
+  if (database !== undefined) {
+    if (!all.includes(database)) {
+      const match = closestMatch(database, all);
+      throw new UserError(`unknown database "${database}"${match ? ` (did you mean "${match}"?)` : ''} — databases: ${all.join(', ')}`);
+    }
+    selected = [database];
+  }
+  if (strategy !== undefined) {
+    selected = selected.filter((name) => loaded.config.databases[name]?.migrations.strategy === strategy);
+    if (selected.length === 0) {
+      throw new UserError(database ? `database ${database} does not have strategy ${strategy}` : `no database has strategy ${strategy}`);
+    }
+  }
+  return selected;
+}
+
+interface ImageChoice {
+  image: EngineTarget['image'];
+  shown: string | null;
+  note?: string;
+  version?: string;
+}
+
+/** The app image container engines run in: --image, --version, or the current release's. */
+async function chooseImage(loaded: LoadedConfig, options: { image?: string; version?: string; config?: string }): Promise<ImageChoice> {
+  if (options.image !== undefined && options.version !== undefined) throw new UserError('pass --image or --version, not both');
+  if (options.image !== undefined) return { image: { ref: options.image }, shown: options.image };
+  if (options.version !== undefined) {
+    const ref = imageRef(loaded.config, options.version);
+    return { image: { ref }, shown: ref, version: options.version };
+  }
+  const current = await new ReleaseStore(storeFileFor(options)).current(loaded.environment);
+  if (!current) {
+    const missing = `no completed release of ${loaded.environment} yet: pass --image REF or --version V`;
+    return { image: { missing }, shown: null, note: `no image: ${missing}` };
+  }
+  const repository = current.image.ref.replace(/:[^:/]+$/, '');
+  const ref = current.image.digest ? `${repository}@${current.image.digest}` : current.image.ref;
+  return { image: { ref }, shown: ref, note: `image of the current release ${current.id} (version ${current.version})`, version: current.version };
+}
+
+function needsImage(loaded: LoadedConfig, databases: readonly string[]): boolean {
+  return databases.some((name) => loaded.config.databases[name]?.migrations.engine !== 'raw');
+}
+
+function scrubberFor(loaded: LoadedConfig): (text: string) => string {
+  return (text) => redactText(text, loaded.secretValues);
+}
+
+function runContainerName(service: string, database: string): string {
+  return `${service}-migrate-${database}-${Date.now().toString(36)}`;
+}
+
+interface Session {
+  loaded: LoadedConfig;
+  connections: HostConnections;
+  primary: string;
+  scrub: (text: string) => string;
+}
+
+async function withSession<T>(options: CommonOptions, work: (session: Session) => Promise<T>): Promise<T> {
+  const loaded = await loadForCommand(options);
+  const connections = new HostConnections(loaded);
+  try {
+    return await work({ loaded, connections, primary: primaryHost(loaded.config), scrub: scrubberFor(loaded) });
+  } finally {
+    await connections.closeAll();
+  }
+}
+
+function targetsFor(session: Session, databases: readonly string[], image: ImageChoice, log: (database: string, line: string) => void): EngineTarget[] {
+  return engineTargets(
+    {
+      loaded: session.loaded,
+      actor: defaultActor(),
+      host: () => session.connections.get(session.primary),
+      image: image.image,
+      containerName: (database) => runContainerName(session.loaded.config.service, database),
+      log,
+      scrub: session.scrub,
+      version: image.version,
+    },
+    databases,
+  );
+}
+
+export async function runMigratePlan(options: MigratePlanOptions): Promise<void> {
+  await withSession(options, async (session) => {
+    const { loaded } = session;
+    const databases = selectDatabases(loaded, options.database);
+    const image = needsImage(loaded, databases) ? await chooseImage(loaded, options) : { image: { missing: 'not needed' }, shown: null };
+    const verbose = options.verbose === true;
+    const targets = targetsFor(session, databases, image, (database, line) => {
+      if (verbose) process.stderr.write(`[${database}] ${line}\n`);
+    });
+    const plans = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
+    const plan = assemblePlan(
+      { service: loaded.config.service, environment: loaded.environment, image: image.shown, image_note: 'note' in image ? image.note : undefined },
+      plans,
+    );
+    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMigratePlan(plan)}\n`);
+    const failed = plan.databases.filter((database) => database.read_error);
+    if (failed.length > 0) throw new MigrationError(`could not read the state of ${failed.map((d) => `${d.database} (${d.reason ?? 'unknown error'})`).join('; ')}`);
+  });
+}
+
+function lockTimeoutFor(loaded: LoadedConfig, database: string, cli: string | undefined): number {
+  if (cli !== undefined) return durationOption('--lock-timeout', cli);
+  return parseDuration(loaded.config.databases[database]!.migrations.lock_timeout ?? DEFAULT_MIGRATION_LOCK_TIMEOUT);
+}
+
+function summary(database: string, outcome: RunOutcome): string {
+  const applied = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
+  const failed = outcome.migrations.find((m) => m.outcome === 'failed');
+  const skipped = outcome.migrations.filter((m) => m.outcome === 'skipped').length;
+  const parts = [`${database}: ${outcome.status}`, applied.length ? `${applied.length} applied (${applied.join(', ')})` : 'nothing applied'];
+  if (failed) parts.push(`failed ${failed.id}`);
+  if (skipped) parts.push(`${skipped} not run`);
+  return parts.join('; ');
+}
+
+/** Holds the deploy lock around `work`, like a deploy does. */
+async function underDeployLock<T>(session: Session, command: string, lockWait: string | undefined, work: () => Promise<T>): Promise<T> {
+  const { loaded } = session;
+  const lock = new DeployLock(await session.connections.get(session.primary), loaded.config.service, loaded.environment);
+  await lock.acquire({ actor: defaultActor(), command }, durationOption('--lock-wait', lockWait));
+  try {
+    return await work();
+  } finally {
+    await lock.release().catch((error: unknown) => {
+      process.stderr.write(`warning: could not release the deploy lock: ${session.scrub((error as Error).message)}\n`);
+    });
+  }
+}
+
+export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
+  await withSession(options, async (session) => {
+    const { loaded } = session;
+    const databases = selectDatabases(loaded, options.database, options.strategy);
+    if (options.to !== undefined && databases.length !== 1) throw new UserError('--to needs one database: add --database NAME');
+    const image = needsImage(loaded, databases) ? await chooseImage(loaded, options) : { image: { missing: 'not needed' } as const, shown: null };
+    const out = options.json ? process.stderr : process.stdout;
+    const targets = targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`));
+
+    if (options.dryRun) {
+      const plans = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
+      const plan = assemblePlan({ service: loaded.config.service, environment: loaded.environment, image: image.shown }, plans);
+      if (options.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      else {
+        for (const database of plan.databases) {
+          const runs = database.blocked ?? (database.readable ? (database.would_run.length ? `would apply ${database.would_run.join(', ')}` : 'nothing to apply') : `status unknown: ${database.reason}`);
+          process.stdout.write(`${database.database} [${database.engine}]: ${runs}\n`);
+        }
+        process.stdout.write('dry run: no lock was taken and nothing was changed.\n');
+      }
+      return;
+    }
+
+    await confirmEnvironment(loaded, `migrate ${databases.join(', ')} on ${loaded.environment}`, options.yes);
+    const results = await underDeployLock(session, 'migrate run', options.lockWait, async () => {
+      const done: { database: string; engine: string; outcome: RunOutcome }[] = [];
+      for (const target of targets) {
+        const settings = loaded.config.databases[target.database]!.migrations;
+        const outcome = await engineFor(settings.engine).run(target, {
+          to: options.to,
+          timeoutMs: parseDuration(settings.timeout),
+          lockTimeoutMs: lockTimeoutFor(loaded, target.database, options.lockTimeout),
+        });
+        for (const note of outcome.notes) out.write(`[${target.database}] note: ${note}\n`);
+        done.push({ database: target.database, engine: settings.engine, outcome });
+        out.write(`${summary(target.database, outcome)}\n`);
+        if (outcome.status === 'failed') break;
+      }
+      return done;
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: results.map((r) => ({ database: r.database, engine: r.engine, ...r.outcome })) }, null, 2)}\n`);
+    const failed = results.find((result) => result.outcome.status === 'failed');
+    if (failed) {
+      throw new MigrationError(`${failed.database}: ${failed.outcome.error ?? 'migration failed'}`, {
+        hint: 'earlier migrations stay applied; fix the failing one and run `stagecraft migrate run` again',
+      });
+    }
+  });
+}
+
+export async function runMigrateRollback(options: MigrateRollbackOptions): Promise<void> {
+  const steps = options.steps === undefined ? 1 : Number(options.steps);
+  if (!Number.isInteger(steps) || steps < 1) throw new UserError(`--steps ${options.steps}: expected a whole number of at least 1`);
+  await withSession(options, async (session) => {
+    const { loaded } = session;
+    const [database] = selectDatabases(loaded, options.database);
+    const settings = loaded.config.databases[database!]!.migrations;
+    const engine = engineFor(settings.engine);
+    if (!engine.rollback) {
+      throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (only raw does); use the tool's own rollback command`);
+    }
+    const out = options.json ? process.stderr : process.stdout;
+    const [target] = targetsFor(session, [database!], { image: { missing: 'not needed' }, shown: null }, (db, line) => out.write(`[${db}] ${line}\n`));
+    await confirmEnvironment(loaded, `roll back ${steps} migration(s) of ${database} on ${loaded.environment}`, options.yes);
+    const outcome = await underDeployLock(session, 'migrate rollback', options.lockWait, () =>
+      engine.rollback!(target!, { steps, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout) }),
+    );
+    const reverted = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
+    if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, ...outcome }, null, 2)}\n`);
+    else out.write(`${database}: ${outcome.status}; ${reverted.length ? `rolled back ${reverted.join(', ')}` : 'nothing rolled back'}\n`);
+    if (outcome.status === 'failed') throw new MigrationError(`${database}: ${outcome.error ?? 'rollback failed'}`);
+  });
+}
+
+export async function runMigrateValidate(options: MigrateValidateOptions): Promise<void> {
+  const loaded = await loadForCommand(options);
+  const databases = selectDatabases(loaded, options.database);
+  const reports = [];
+  for (const database of databases) {
+    const migrations = loaded.config.databases[database]!.migrations;
+    reports.push({ database, engine: migrations.engine, ...(await validateRawMigrations(loaded.dir, migrations)) });
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
+  else {
+    for (const report of reports) {
+      if (!report.checked) process.stdout.write(`${report.database} [${report.engine}]: not checked (${report.reason})\n`);
+      else if (report.problems.length === 0) process.stdout.write(`${report.database} [raw]: ${report.files} file(s) parse\n`);
+      else for (const problem of report.problems) process.stdout.write(`${problem}\n`);
+    }
+  }
+  const problems = reports.reduce((count, report) => count + report.problems.length, 0);
+  if (problems > 0) throw new MigrationError(`${problems} problem(s) in migration files`);
+}
+

@@ -1,0 +1,46 @@
+/**
+ * The commands container engines run by default, in one light module: the deploy plan shows them
+ * and the engines run them. `migrations.command` / `migrations.plan_command` replace them.
+ */
+import type { MigrationsConfig } from '../config/index.js';
+
+export type EngineSettings = Pick<MigrationsConfig, 'engine' | 'path' | 'command' | 'plan_command'>;
+
+/** How long the raw engine waits for the migration advisory lock unless migrations.lock_timeout says. */
+export const DEFAULT_MIGRATION_LOCK_TIMEOUT = '60s';
+
+export const KNEX_BIN = 'node_modules/.bin/knex';
+export const PRISMA_BIN = 'node_modules/.bin/prisma';
+export const DRIZZLE_KIT_BIN = 'node_modules/.bin/drizzle-kit';
+
+/** golang-migrate gets the URL from DATABASE_URL through a fixed script: never in argv. */
+export function golangMigrateArgv(path: string | undefined, ...command: string[]): string[] {
+  const script = `exec migrate -path "$1" -database "$DATABASE_URL" ${command.map((_, i) => `"$${i + 2}"`).join(' ')}`;
+  return ['sh', '-c', script, 'migrate', path ?? 'migrations', ...command];
+}
+
+/** The argv that applies migrations for a container engine (`[]` for raw, which needs none). */
+export function applyCommand(settings: EngineSettings): string[] {
+  if (settings.command) return [...settings.command];
+  switch (settings.engine) {
+    case 'raw':
+    case 'command':
+      return [];
+    case 'knex':
+      return [KNEX_BIN, 'migrate:latest'];
+    case 'prisma':
+      return [PRISMA_BIN, 'migrate', 'deploy'];
+    case 'drizzle':
+      return [DRIZZLE_KIT_BIN, 'migrate'];
+    case 'golang-migrate':
+      return golangMigrateArgv(settings.path, 'up');
+    case 'sqitch':
+      return ['sqitch', 'deploy'];
+  }
+}
+
+/** One line saying how a database is migrated, for plans. */
+export function describeApply(settings: EngineSettings): string {
+  if (settings.engine === 'raw') return `stagecraft applies ${settings.path ?? '.'}/NNNN_*.sql itself (advisory lock, a transaction per file)`;
+  return applyCommand(settings).join(' ');
+}

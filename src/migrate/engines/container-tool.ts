@@ -1,0 +1,79 @@
+/**
+ * Runs a migration tool in a one-off container of the app image on the primary host, with the
+ * app's environment plus DATABASE_URL. Used by every engine except raw.
+ */
+import { randomBytes } from 'node:crypto';
+import { MigrationError } from '../errors.js';
+import type { EngineTarget } from '../types.js';
+import { lineSplitter } from './tool-output.js';
+
+export interface ToolRun {
+  argv: readonly string[];
+  exitCode: number;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ToolRunOptions {
+  /** `apply` streams output to the target's log and uses the target's container name. */
+  purpose: 'apply' | 'status';
+  timeoutMs: number;
+  /** Variables the tool needs besides DATABASE_URL (e.g. SQITCH_TARGET). */
+  env?: Record<string, string>;
+}
+
+const STATUS_OUTPUT_CHARS = 4 * 1024 * 1024;
+const STATUS_TIMEOUT_MS = 120_000;
+
+/** Images already pulled on a host during this command. */
+const pulled = new Set<string>();
+
+export function imageOf(target: EngineTarget): string {
+  if ('missing' in target.image) throw new MigrationError(`${target.database}: engine ${target.migrations.engine} needs the app image: ${target.image.missing}`);
+  return target.image.ref;
+}
+
+export async function runTool(target: EngineTarget, argv: readonly string[], options: ToolRunOptions): Promise<ToolRun> {
+  const image = imageOf(target);
+  const host = await target.host();
+  const ops = await host.dockerOps();
+  const pullKey = `${host.name} ${image}`;
+  if (!pulled.has(pullKey)) {
+    await ops.pullImage(image, target.registryAuth && image.startsWith(`${target.registryAuth.serveraddress}/`) ? target.registryAuth : undefined);
+    pulled.add(pullKey);
+  }
+  const name = options.purpose === 'apply' ? target.containerName : `${target.containerName}-status-${randomBytes(3).toString('hex')}`;
+  // A container left by an interrupted earlier run of this same version would block the name.
+  await ops.removeContainer(name, { force: true });
+  const stream = options.purpose === 'apply';
+  const out = lineSplitter((line) => target.log(target.scrub(line)));
+  const err = lineSplitter((line) => target.log(target.scrub(line)));
+  const result = await ops.runOneOff({
+    image,
+    name,
+    cmd: [...argv],
+    env: { ...target.appEnv, DATABASE_URL: target.url, STAGECRAFT_DATABASE: target.database, ...options.env },
+    labels: {
+      'stagecraft.service': target.service,
+      'stagecraft.environment': target.environment,
+      'stagecraft.role': 'migrate',
+    },
+    timeoutMs: options.timeoutMs,
+    ...(stream ? { onStdout: out.write, onStderr: err.write } : {}),
+    ...(stream ? {} : { tailChars: STATUS_OUTPUT_CHARS }),
+  });
+  out.flush();
+  err.flush();
+  return {
+    argv,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    stdout: target.scrub(result.stdoutTail),
+    stderr: target.scrub(result.stderrTail),
+  };
+}
+
+export function runStatusTool(target: EngineTarget, argv: readonly string[], env?: Record<string, string>): Promise<ToolRun> {
+  return runTool(target, argv, { purpose: 'status', timeoutMs: STATUS_TIMEOUT_MS, ...(env ? { env } : {}) });
+}

@@ -1,0 +1,189 @@
+/**
+ * The built-in raw SQL engine: stagecraft applies `NNNN_name.sql` files itself with the pg driver,
+ * through the primary host, under an advisory lock, recording each in stagecraft_migrations.
+ */
+import { readFile } from 'node:fs/promises';
+import { RefusedError, UserError } from '../../errors.js';
+import { closeClient, connectDatabase } from '../database/connect.js';
+import type { DatabaseClient } from '../database/connect.js';
+import { DriftError } from '../errors.js';
+import { acquireAdvisoryLock, releaseAdvisoryLock } from '../raw/advisory-lock.js';
+import { ApplyError, applySql } from '../raw/apply-sql.js';
+import { isNoTransaction, migrationsDir, readMigrationFiles } from '../raw/files.js';
+import type { RawMigrationFile } from '../raw/files.js';
+import { rawState } from '../raw/state.js';
+import { ensureTrackingTable, markFinished, markRunning, readTrackingRows, trackingTableExists } from '../raw/tracking.js';
+import type { RunBy } from '../raw/tracking.js';
+import type { DatabaseState, EngineTarget, MigrationEngine, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
+
+async function readFiles(target: EngineTarget): Promise<RawMigrationFile[]> {
+  const { dir, display } = migrationsDir(target.configDir, target.migrations.path ?? '.');
+  return readMigrationFiles(dir, display);
+}
+
+async function open(target: EngineTarget, purpose: string): Promise<DatabaseClient> {
+  return connectDatabase({
+    database: target.database,
+    url: target.url,
+    via: await target.host(),
+    applicationName: `stagecraft ${purpose} (${target.actor})`.slice(0, 63),
+    scrub: target.scrub,
+  });
+}
+
+/** Runs `work` holding the migration lock (on a connection of its own) and a second connection to migrate with. */
+async function underLock<T>(
+  target: EngineTarget,
+  lockTimeoutMs: number,
+  timeoutMs: number,
+  work: (client: DatabaseClient, timedOut: () => boolean) => Promise<T>,
+): Promise<T> {
+  const lockClient = await open(target, 'migrate lock');
+  let client: DatabaseClient | undefined;
+  try {
+    await acquireAdvisoryLock(lockClient, {
+      database: target.database,
+      timeoutMs: lockTimeoutMs,
+      onWait: (holder) => target.log(`waiting up to ${Math.round(lockTimeoutMs / 1000)}s for the migration lock, held by ${holder}`),
+    });
+    client = await open(target, 'migrate');
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    let timedOut = false;
+    // The time limit cancels the running statement from the lock connection.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void lockClient.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    }, timeoutMs);
+    try {
+      return await work(client, () => timedOut);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await closeClient(client);
+    await releaseAdvisoryLock(lockClient).catch(() => undefined);
+    await closeClient(lockClient);
+  }
+}
+
+function runBy(target: EngineTarget): RunBy {
+  return { executedBy: target.actor, environment: target.environment };
+}
+
+function failureMessage(error: unknown, timedOut: boolean, timeoutMs: number, file: string): string {
+  if (timedOut) return `${file}: timed out after ${Math.round(timeoutMs / 1000)}s (statement cancelled; raise migrations.timeout)`;
+  if (error instanceof ApplyError) return error.message;
+  return `${file}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function findTarget(files: readonly RawMigrationFile[], to: string | undefined, display: string): number {
+  if (to === undefined) return files.length - 1;
+  const index = files.findIndex((file) => file.id === to || file.file === to);
+  if (index < 0) throw new UserError(`--to ${to}: no such migration in ${display}`);
+  return index;
+}
+
+export const rawEngine: MigrationEngine = {
+  name: 'raw',
+  builtin: true,
+
+  async plan(target: EngineTarget): Promise<DatabaseState> {
+    const files = await readFiles(target);
+    const client = await open(target, 'migrate plan');
+    try {
+      // Read-only for certain: the server itself refuses any write in this transaction.
+      await client.query('BEGIN READ ONLY');
+      const rows = (await trackingTableExists(client)) ? await readTrackingRows(client) : [];
+      await client.query('COMMIT');
+      return rawState(files, rows);
+    } finally {
+      await closeClient(client);
+    }
+  },
+
+  async run(target: EngineTarget, options: RunOptions): Promise<RunOutcome> {
+    const files = await readFiles(target);
+    const lastIndex = findTarget(files, options.to, migrationsDir(target.configDir, target.migrations.path ?? '.').display);
+    return underLock(target, options.lockTimeoutMs, options.timeoutMs, async (client, timedOut) => {
+      await ensureTrackingTable(client);
+      const state = rawState(files, await readTrackingRows(client));
+      const drifted = state.migrations.filter((m) => m.state === 'drifted');
+      if (drifted.length > 0) throw new DriftError(target.database, drifted.map((m) => m.file ?? m.id));
+
+      const stateById = new Map(state.migrations.map((m) => [m.id, m.state]));
+      const todo = files.slice(0, lastIndex + 1).filter((file) => {
+        const current = stateById.get(file.id);
+        return current === 'pending' || current === 'failed';
+      });
+      const outcomes: MigrationOutcome[] = [];
+      if (todo.length === 0) target.log('nothing to apply: every migration is applied');
+      for (const [index, file] of todo.entries()) {
+        const noTransaction = isNoTransaction(file.sql);
+        target.log(`applying ${file.file}${noTransaction ? ' (no transaction)' : ''}`);
+        const started = performance.now();
+        await markRunning(client, file.id, file.checksum, runBy(target));
+        try {
+          await applySql(client, file.file, file.sql, (c) => markFinished(c, file.id, 'completed', performance.now() - started));
+        } catch (error) {
+          const duration = Math.round(performance.now() - started);
+          const message = target.scrub(failureMessage(error, timedOut(), options.timeoutMs, file.file));
+          await markFinished(client, file.id, 'failed', duration, message).catch(() => undefined);
+          target.log(`failed ${message}`);
+          outcomes.push({ id: file.id, outcome: 'failed', duration_ms: duration, error: message });
+          for (const rest of todo.slice(index + 1)) outcomes.push({ id: rest.id, outcome: 'skipped' });
+          return { status: 'failed', migrations: outcomes, error: message, notes: [] };
+        }
+        const duration = Math.round(performance.now() - started);
+        target.log(`applied ${file.file} in ${duration} ms`);
+        outcomes.push({ id: file.id, outcome: 'applied', duration_ms: duration });
+      }
+      return { status: 'completed', migrations: outcomes, notes: [] };
+    });
+  },
+
+  async rollback(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome> {
+    const files = await readFiles(target);
+    return underLock(target, options.lockTimeoutMs, options.timeoutMs, async (client, timedOut) => {
+      await ensureTrackingTable(client);
+      const state = rawState(files, await readTrackingRows(client));
+      const applied = state.migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').reverse();
+      if (applied.length === 0) {
+        target.log('nothing to roll back: no migration is applied');
+        return { status: 'completed', migrations: [], notes: [] };
+      }
+      const chosen = applied.slice(0, options.steps);
+      const fileById = new Map(files.map((file) => [file.id, file]));
+      const missing = chosen.filter((m) => fileById.get(m.id)?.down === undefined).map((m) => `${m.id}.down.sql`);
+      if (missing.length > 0) {
+        throw new RefusedError(`${target.database}: cannot roll back: ${missing.join(', ')} missing; nothing was rolled back`, {
+          hint: 'write the down file(s) next to the migration, or roll back fewer steps',
+        });
+      }
+      const drifted = chosen.filter((m) => m.state === 'drifted');
+      if (drifted.length > 0) throw new DriftError(target.database, drifted.map((m) => m.file ?? m.id));
+
+      const outcomes: MigrationOutcome[] = [];
+      for (const [index, entry] of chosen.entries()) {
+        const file = fileById.get(entry.id)!;
+        const down = file.down!;
+        const sql = await readFile(down.path, 'utf8');
+        target.log(`reverting ${file.file} with ${down.file}`);
+        const started = performance.now();
+        try {
+          await applySql(client, down.file, sql, (c) => markFinished(c, file.id, 'rolled_back', performance.now() - started));
+        } catch (error) {
+          const duration = Math.round(performance.now() - started);
+          const message = target.scrub(failureMessage(error, timedOut(), options.timeoutMs, down.file));
+          target.log(`failed ${message}`);
+          outcomes.push({ id: file.id, outcome: 'failed', duration_ms: duration, error: message });
+          for (const rest of chosen.slice(index + 1)) outcomes.push({ id: rest.id, outcome: 'skipped' });
+          return { status: 'failed', migrations: outcomes, error: message, notes: [] };
+        }
+        const duration = Math.round(performance.now() - started);
+        target.log(`reverted ${file.file} in ${duration} ms`);
+        outcomes.push({ id: file.id, outcome: 'applied', duration_ms: duration });
+      }
+      return { status: 'completed', migrations: outcomes, notes: [] };
+    });
+  },
+};

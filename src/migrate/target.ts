@@ -1,0 +1,56 @@
+/** Builds the engine targets of an environment's databases for the migrate commands. */
+import type { LoadedConfig } from '../config/index.js';
+import type { RegistryAuth } from '../remote/docker-ops.js';
+import type { Host } from '../remote/host.js';
+import type { EngineTarget } from './types.js';
+
+export interface TargetOptions {
+  loaded: LoadedConfig;
+  actor: string;
+  host: () => Promise<Host>;
+  image: EngineTarget['image'];
+  /** Names one-off apply containers per database. */
+  containerName: (database: string) => string;
+  log: (database: string, line: string) => void;
+  scrub: (text: string) => string;
+  /** STAGECRAFT_VERSION for the tool's container (the image's version, when known). */
+  version?: string | undefined;
+}
+
+export function registryAuthOf(loaded: LoadedConfig): RegistryAuth | undefined {
+  const registry = loaded.config.registry;
+  if (!registry?.username || registry.password === undefined) return undefined;
+  return { username: registry.username, password: registry.password, serveraddress: registry.server };
+}
+
+export function engineTargets(options: TargetOptions, databases: readonly string[]): EngineTarget[] {
+  const { loaded } = options;
+  const config = loaded.config;
+  const appEnv = {
+    ...config.env.clear,
+    ...loaded.secretEnv,
+    STAGECRAFT_SERVICE: config.service,
+    STAGECRAFT_ENV: loaded.environment,
+    ...(options.version ? { STAGECRAFT_VERSION: options.version } : {}),
+  };
+  return databases.map((database) => {
+    const spec = config.databases[database];
+    if (!spec) throw new Error(`unknown database ${database}`);
+    return {
+      database,
+      migrations: spec.migrations,
+      url: spec.url,
+      configDir: loaded.dir,
+      service: config.service,
+      environment: loaded.environment,
+      actor: options.actor,
+      host: options.host,
+      image: options.image,
+      registryAuth: registryAuthOf(loaded),
+      appEnv,
+      containerName: options.containerName(database),
+      log: (line) => options.log(database, options.scrub(line)),
+      scrub: options.scrub,
+    };
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The engine interface: every migration tool (the built-in raw SQL runner and the tools run in a
+ * container of the app image) reads a database's real state with `plan()` and applies with `run()`.
+ */
+import type { MigrationEngine as EngineName } from '../config/index.js';
+import type { EngineSettings } from './engine-commands.js';
+import type { Host } from '../remote/host.js';
+import type { RegistryAuth } from '../remote/docker-ops.js';
+
+export const MIGRATION_STATES = ['applied', 'pending', 'failed', 'drifted'] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
+
+export interface MigrationEntry {
+  id: string;
+  state: MigrationState;
+  /** The file it comes from, where the engine knows it (raw). */
+  file?: string;
+  applied_at?: string;
+  duration_ms?: number;
+  /** Why it failed, or what drifted. */
+  error?: string;
+  /** An applied migration whose file is gone (raw). */
+  missing_file?: boolean;
+}
+
+/** What `plan()` read from the database. */
+export interface DatabaseState {
+  /** False when the engine could not read the status; `reason` says why, and nothing is guessed. */
+  readable: boolean;
+  reason?: string;
+  migrations: MigrationEntry[];
+  /** Applied migrations, also when the tool reports only a count (prisma). */
+  applied_count: number;
+  /** False when the tool cannot list pending migrations (golang-migrate): pending is unknown, not zero. */
+  pending_known: boolean;
+  notes: string[];
+}
+
+export type MigrationOutcomeKind = 'applied' | 'skipped' | 'failed';
+
+export interface MigrationOutcome {
+  id: string;
+  outcome: MigrationOutcomeKind;
+  duration_ms?: number;
+  error?: string;
+}
+
+export interface RunOutcome {
+  status: 'completed' | 'failed';
+  /** Per migration, in order: what ran, what failed, what was left for later. */
+  migrations: MigrationOutcome[];
+  /** Set when status is failed; names the migration when the engine knows it. */
+  error?: string;
+  notes: string[];
+}
+
+/** Everything an engine needs to reach one database. */
+export interface EngineTarget {
+  /** Key under `databases:`. */
+  database: string;
+  migrations: EngineSettings;
+  /** Connection URL as the hosts see it (secret). */
+  url: string;
+  /** Directory of stagecraft.yml: `migrations.path` is relative to it. */
+  configDir: string;
+  service: string;
+  environment: string;
+  actor: string;
+  /** The primary host: migrations run on it or are tunnelled through it. */
+  host: () => Promise<Host>;
+  /** App image for container engines, or why there is none. */
+  image: { ref: string } | { missing: string };
+  registryAuth?: RegistryAuth | undefined;
+  /** Environment of one-off containers (the app's env); DATABASE_URL is added per database. */
+  appEnv: Readonly<Record<string, string>>;
+  /** Name for apply containers (deploy: `<service>-migrate-<db>-<version>`). */
+  containerName: string;
+  /** Tool output and progress lines, already scrubbed of secrets by the caller's sink. */
+  log: (line: string) => void;
+  scrub: (text: string) => string;
+}
+
+export interface RunOptions {
+  /** Apply up to and including this migration id. */
+  to?: string | undefined;
+  lockTimeoutMs: number;
+  timeoutMs: number;
+}
+
+export interface RollbackOptions {
+  steps: number;
+  lockTimeoutMs: number;
+  timeoutMs: number;
+}
+
+export interface MigrationEngine {
+  readonly name: EngineName;
+  /** True for engines stagecraft runs itself (no image needed). */
+  readonly builtin: boolean;
+  /** Reads the real state. Read-only: takes no lock and writes nothing. */
+  plan(target: EngineTarget): Promise<DatabaseState>;
+  /** Applies pending migrations; a failed statement is always reported as `failed`, never success. */
+  run(target: EngineTarget, options: RunOptions): Promise<RunOutcome>;
+  /** Reverts the newest applied migrations (engines that support it). */
+  rollback?(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome>;
+}
+
+export function unreadable(reason: string, notes: string[] = []): DatabaseState {
+  return { readable: false, reason, migrations: [], applied_count: 0, pending_known: false, notes };
+}
+
+export function pendingOf(state: DatabaseState): MigrationEntry[] {
+  return state.migrations.filter((m) => m.state === 'pending' || m.state === 'failed');
+}
