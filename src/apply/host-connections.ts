@@ -18,7 +18,8 @@ function fromConfigDir(dir: string, path: string): string {
 export class HostConnections {
   private readonly pool: HostPool;
 
-  constructor(loaded: LoadedConfig) {
+  /** `exitCode`: what a connection failure exits with (rollout 5 in deploy, migration 4 in migrate). */
+  constructor(loaded: LoadedConfig, exitCode: ExitCode = ExitCode.rollout) {
     const { ssh, hosts } = loaded.config;
     this.pool = new HostPool(
       {
@@ -29,7 +30,7 @@ export class HostConnections {
         strict_host_key_checking: ssh.strict_host_key_checking,
         connect_timeout: parseDuration(ssh.connect_timeout),
       },
-      { exitCode: ExitCode.rollout },
+      { exitCode },
       hosts.map((host) => ({ address: host.address, port: host.port ?? ssh.port, user: host.user ?? ssh.user })),
     );
   }
@@ -43,6 +44,6 @@ export class HostConnections {
   }
 }
 
-export function connectForCommand(loaded: LoadedConfig): HostConnections {
-  return new HostConnections(loaded);
+export function connectForCommand(loaded: LoadedConfig, exitCode?: ExitCode): HostConnections {
+  return new HostConnections(loaded, exitCode);
 }

@@ -1,7 +1,7 @@
 /** `stagecraft migrate plan|run|rollback|validate`: migrations outside a deploy. */
 import type { LoadedConfig } from '../../config/index.js';
 import { MIGRATION_STRATEGIES, parseDuration, redactText } from '../../config/index.js';
-import { UserError } from '../../errors.js';
+import { ExitCode, UserError } from '../../errors.js';
 import { HostConnections } from '../../apply/host-connections.js';
 import { DeployLock, defaultActor } from '../../lock/deploy-lock.js';
 import { imageRef, primaryHost } from '../../plan/plan-deploy.js';
@@ -123,7 +123,7 @@ interface Session {
 
 async function withSession<T>(options: CommonOptions, work: (session: Session) => Promise<T>): Promise<T> {
   const loaded = await loadForCommand(options);
-  const connections = new HostConnections(loaded);
+  const connections = new HostConnections(loaded, ExitCode.migration);
   try {
     return await work({ loaded, connections, primary: primaryHost(loaded.config), scrub: scrubberFor(loaded) });
   } finally {
