@@ -106,8 +106,10 @@ describe('container engines: knex and command', () => {
     expect(await servedVersion('10.201.0.11', port)).toBe('k1');
 
     const after = await project.plan();
-    // The current release (deployed with --skip-build, so recorded by tag) supplies the image.
-    expect(after.image).toBe(image);
+    // The current release supplies the image: a --skip-build deploy records the digest the
+    // primary host pulled, so plan reads the status with exactly the bytes that were deployed.
+    expect(release.image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(after.image).toBe(`${image.replace(/:[^:/]+$/, '')}@${release.image.digest}`);
     expect(databaseIn(after, 'main')).toMatchObject({ pending_count: 0, applied_count: 3 });
     expect(databaseIn(after, 'notes')).toMatchObject({ pending_count: 0, applied_count: 3 });
   });

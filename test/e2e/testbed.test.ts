@@ -14,6 +14,8 @@ let state: TestbedState;
 let scratch: string;
 const runTag = randomBytes(4).toString('hex');
 const containerName = `testbed-e2e-httpd-${runTag}`;
+/** Published on two hosts at once; 8090 is outside the ports the deploy tests (81xx/82xx) and the demo (80) use. */
+const SHARED_PORT = 8090;
 
 function ssh(host: TestbedHost, words: readonly string[], input?: string) {
   return execa('ssh', [...sshArgv(state, host), ...words], { reject: false, input: input ?? '', timeout: 120_000 });
@@ -149,23 +151,24 @@ describe('registry and Postgres from the hosts', () => {
     expect(closed.exitCode).not.toBe(0);
   });
 
-  it('two hosts publish port 80 at once and each answers at its own address', async () => {
+  // Each host has its own network stack; a port above 80 keeps this test clear of a demo deploy's proxies.
+  it('two hosts publish the same port at once and each answers at its own address', async () => {
     const hosts = hostsUnderTest().slice(0, 2);
     for (const host of hosts) {
       const logged = await login(host, state.registry.password);
       expect(logged.exitCode).toBe(0);
       const started = await ssh(host, [
         'docker', '--config', clientConfigFor(host), 'run', '-d', '--name', containerName, '--hostname', host.name,
-        '-p', '80:8080', state.images.busybox, 'httpd', '-f', '-p', '8080', '-h', '/etc',
+        '-p', `${SHARED_PORT}:8080`, state.images.busybox, 'httpd', '-f', '-p', '8080', '-h', '/etc',
       ]);
       expect(started.stderr).toBe('');
       expect(started.exitCode).toBe(0);
     }
     for (const host of hosts) {
-      let answer = await fetchText(`http://${host.address}/hostname`);
+      let answer = await fetchText(`http://${host.address}:${SHARED_PORT}/hostname`);
       for (let attempt = 0; attempt < 100 && answer?.status !== 200; attempt += 1) {
         await sleep(50);
-        answer = await fetchText(`http://${host.address}/hostname`);
+        answer = await fetchText(`http://${host.address}:${SHARED_PORT}/hostname`);
       }
       expect(answer).toEqual({ status: 200, body: `${host.name}\n` });
     }
