@@ -10,7 +10,7 @@ import type { RegistryLogin } from '../build/docker-cli.js';
 import { withRegistryLogin } from '../build/docker-cli.js';
 import { buildImage } from '../build/build.js';
 import { pushImage } from '../build/push.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, RefusedError } from '../errors.js';
 import { finishHost, revertHost, stageHost, switchHost, type AppSpec, type StagedHost } from '../rollout/host-rollout.js';
 import { mapWithConcurrency } from '../remote/connect.js';
 import { Interrupted, PhaseFailure, type PhaseRunner } from './executor.js';
@@ -206,6 +206,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
 
   for (const batch of rollout.batches) {
     const failures: string[] = [];
+    let refused = false;
     await mapWithConcurrency(batch, rollout.max_parallel, async ({ address, container }) => {
       try {
         if (signal.aborted) throw signal.reason;
@@ -215,8 +216,9 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
         staged.push(result);
       } catch (error) {
         const message = ctx.scrub(error instanceof Error ? error.message : String(error));
+        if (error instanceof RefusedError) refused = true;
         records.set(address, { address, status: 'failed', container, error: message });
-        failures.push(`${address}: ${message}`);
+        failures.push(error instanceof RefusedError ? message : `${address}: ${message}`);
         reporter.hostUpdate(address, 'failed', message);
       }
     });
@@ -230,8 +232,10 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
     }
     if (failures.length) {
       await undo('failed');
-      throw new PhaseFailure('rollout', failures.join('; '), ExitCode.rollout, {
-        hint: 'every host still serves its previous container; fix the app (see its output above) and deploy again',
+      throw new PhaseFailure('rollout', failures.join('; '), refused ? ExitCode.refused : ExitCode.rollout, {
+        hint: refused
+          ? 'nothing was switched: every host still serves what it served before'
+          : 'every host still serves its previous container; fix the app (see its output above) and deploy again',
         update: (release) => {
           release.hosts = [...records.values()];
         },

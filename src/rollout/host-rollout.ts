@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Host } from '../remote/host.js';
+import { RefusedError } from '../errors.js';
 import type { DockerOps } from '../remote/docker-ops.js';
 import type { PlannedRollout } from '../plan/deploy-plan.js';
 import { currentProxyTarget, switchProxy, type ProxySpec } from './proxy.js';
@@ -128,9 +129,25 @@ export async function waitHealthy(host: Host, ops: DockerOps, container: string,
   }
 }
 
+/**
+ * Container, proxy and network names are per service, so a host serves one environment of a
+ * service. Deploying a second environment there would silently take over the first one's proxy.
+ */
+async function refuseOtherEnvironment(ops: DockerOps, plan: PlannedRollout, app: AppSpec): Promise<void> {
+  const proxy = await ops.inspectContainer(plan.proxy.container);
+  const owner = proxy?.Config.Labels?.['stagecraft.environment'];
+  if (proxy && owner && owner !== app.environment) {
+    throw new RefusedError(
+      `${ops.hostName} already serves environment "${owner}" of ${app.service} (${plan.proxy.container}); one host serves one environment of a service`,
+      { hint: `give this environment other hosts, or a different service name; to retire "${owner}" here remove its containers first` },
+    );
+  }
+}
+
 /** Pull, start the new container next to the old one, and wait until it is healthy. Traffic is untouched. */
 export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, log: Log, signal?: AbortSignal): Promise<StagedHost> {
   const ops = await host.dockerOps();
+  await refuseOtherEnvironment(ops, plan, app);
   await ops.ensureNetwork(plan.network, { 'stagecraft.service': app.service });
   log(`pulling ${app.image}`);
   await ops.pullImage(app.image, app.registryAuth);

@@ -319,8 +319,15 @@ describe('stagecraft deploy and rollback on three hosts', () => {
   });
 
   it("refuses to roll back to another environment's release (exit 1)", async () => {
-    // A completed release of environment "other" (host 3 only), from the v1 image already pushed.
-    // Environments of one service share container names, so this takes over host 3's proxy: last test.
+    // Names are per service, so a host serves one environment of it: "other" may not take over host 3.
+    const taken = await project.run(['deploy', '--env', 'other', '--version', 'v1', '--skip-build']);
+    expect(taken.exitCode).toBe(2);
+    expect(taken.stderr).toContain(`${hosts[2]} already serves environment "e2e" of ${service}`);
+    expect(await servedVersions(hosts, PROXY_PORT)).toEqual(everyHost('v2'));
+
+    // Retire "e2e" on host 3, then a completed release of "other" there, from the v1 image already pushed. Last test.
+    const ids = (await onHostChecked(state, hosts[2]!, ['docker', 'ps', '-aq', '--filter', `label=stagecraft.service=${service}`])).split('\n').filter(Boolean);
+    await onHostChecked(state, hosts[2]!, ['docker', 'rm', '-f', ...ids]);
     const other = await project.run(['deploy', '--env', 'other', '--version', 'v1', '--skip-build']);
     expect(other.stderr).toBe('');
     expect(other.exitCode).toBe(0);
