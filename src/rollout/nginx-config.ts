@@ -23,7 +23,9 @@ export function renderNginxSite(target: ProxyTarget, listenPort = 80): string {
     '  keepalive 32;',
     '}',
     'server {',
-    `  listen ${listenPort} default_server;`,
+    // deferred: a connection reaches nginx only once its request has arrived, so a worker that is
+    // shutting down after a reload never holds an accepted-but-unread (idle) connection it would close.
+    `  listen ${listenPort} default_server deferred;`,
     '  client_max_body_size 64m;',
     '  location / {',
     '    proxy_pass http://stagecraft_app;',

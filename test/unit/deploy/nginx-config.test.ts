@@ -6,13 +6,13 @@ describe('nginx site config', () => {
   it('sends all traffic to the one target container and records it', () => {
     const site = renderNginxSite({ container: 'hello-web-abc1234', port: 3000 });
     expect(site).toContain('server hello-web-abc1234:3000 max_fails=0;');
-    expect(site).toContain('listen 80 default_server;');
+    expect(site).toContain('listen 80 default_server deferred;');
     expect(site).toContain('proxy_pass http://stagecraft_app;');
     expect(parseNginxTarget(site)).toBe('hello-web-abc1234');
   });
 
   it('listens on the port it is given', () => {
-    expect(renderNginxSite({ container: 'a', port: 8080 }, 8081)).toContain('listen 8081 default_server;');
+    expect(renderNginxSite({ container: 'a', port: 8080 }, 8081)).toContain('listen 8081 default_server deferred;');
   });
 
   it('refuses a container name that could inject nginx directives', () => {
