@@ -110,5 +110,11 @@ export async function namespacePids(netns: string): Promise<number[]> {
 
 export async function removeHostNetwork(netns: string, veth: string): Promise<void> {
   if (existsSync(netnsPath(netns))) await run('ip', ['netns', 'del', netns]);
-  if (await linkExists(veth)) await run('ip', ['link', 'del', veth]);
+  if (!(await linkExists(veth))) return;
+  // Deleting the namespace destroys its end of the pair asynchronously, and with it our end:
+  // the link may vanish between the check and the delete.
+  const result = await run('ip', ['link', 'del', veth], { allowFailure: true });
+  if (result.exitCode !== 0 && (await linkExists(veth))) {
+    throw new TestbedError(`ip link del ${veth} exited with ${result.exitCode}: ${result.stderr}`);
+  }
 }
