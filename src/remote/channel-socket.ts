@@ -111,6 +111,15 @@ export class ChannelSocket extends Duplex {
     return this;
   }
 
+  /**
+   * For clients (like pg's `stream` option) that call connect() on the socket they are given:
+   * the channel is already open, so report it the way net.Socket does, asynchronously.
+   */
+  connect(): this {
+    process.nextTick(() => this.emit('connect'));
+    return this;
+  }
+
   setNoDelay(): this {
     return this;
   }

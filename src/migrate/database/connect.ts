@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { Host } from '../../remote/host.js';
 import { MigrationError } from '../errors.js';
-import { TunnelSocket } from './tunnel-socket.js';
+import { ChannelSocket } from '../../remote/channel-socket.js';
 
 export type DatabaseClient = pg.Client;
 
@@ -54,9 +54,9 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       cause: error,
     });
   };
-  let stream: TunnelSocket | undefined;
+  let stream: ChannelSocket | undefined;
   if (via && via.kind !== 'local') {
-    stream = await via.openTcp(endpoint.host, endpoint.port).then((duplex) => new TunnelSocket(duplex), fail);
+    stream = await via.openTcp(endpoint.host, endpoint.port).then((duplex) => new ChannelSocket(duplex), fail);
   }
   const tunnel = stream;
   const client = new pg.Client({
