@@ -28,13 +28,17 @@ export function durationOption(name: string, value: string | undefined): number 
   }
 }
 
-/** Live progress for a TTY, plain timestamped lines for CI, pipes and --verbose. */
-export async function createReporter(loaded: LoadedConfig, verbose: boolean, hosts: readonly string[]): Promise<Reporter> {
+/**
+ * Live progress for a TTY, plain timestamped lines for CI, pipes and --verbose. With --json,
+ * stdout carries only the JSON document, so progress goes to stderr as plain lines.
+ */
+export async function createReporter(loaded: LoadedConfig, options: { verbose: boolean; json: boolean; hosts: readonly string[] }): Promise<Reporter> {
   const scrub = (text: string) => redactText(text, loaded.secretValues);
-  const interactive = process.stdout.isTTY === true && !process.env.CI && !verbose;
+  const interactive = process.stdout.isTTY === true && !process.env.CI && !options.verbose && !options.json;
   if (interactive) {
     const { ListrReporter } = await import('../apply/listr-reporter.js');
-    return new ListrReporter(scrub, hosts);
+    return new ListrReporter(scrub, options.hosts);
   }
-  return new LineReporter((line) => process.stdout.write(`${line}\n`), verbose, scrub);
+  const out = options.json ? process.stderr : process.stdout;
+  return new LineReporter((line) => out.write(`${line}\n`), options.verbose, scrub);
 }

@@ -40,8 +40,11 @@ describe('deploy to address: local', () => {
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     expect(await served()).toBe('l1');
 
-    const second = await project.run(['deploy', '--env', 'dev', '--version', 'l2']);
+    // --json: stdout is the release record and nothing else; progress goes to stderr.
+    const second = await project.run(['deploy', '--env', 'dev', '--version', 'l2', '--json']);
     expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ version: 'l2', status: 'completed', kind: 'deploy' });
+    expect(second.stderr).toContain('rollout');
     expect(await served()).toBe('l2');
     expect(await localDocker(['inspect', '--format', '{{.State.Running}}', `${service}-web-l1`])).toBe('false');
 

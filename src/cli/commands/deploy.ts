@@ -28,7 +28,7 @@ export async function runDeploy(options: DeployOptions): Promise<void> {
     return;
   }
   await confirmEnvironment(loaded, `deploy ${plan.service} ${plan.version} to ${plan.environment}`, options.yes);
-  const reporter = await createReporter(loaded, options.verbose === true, plan.hosts);
+  const reporter = await createReporter(loaded, { verbose: options.verbose === true, json: options.json, hosts: plan.hosts });
   const result = await runPipeline({ loaded, plan, storeFile: storeFileFor(options), reporter, lockWaitMs, lockMessage: options.message }).finally(() => reporter.close());
   printOutcome(result, options.json);
 }

@@ -63,7 +63,7 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
     return;
   }
   await confirmEnvironment(loaded, `roll ${plan.environment} back to ${target.id} (${target.version})`, options.yes);
-  const reporter = await createReporter(loaded, options.verbose === true, plan.hosts);
+  const reporter = await createReporter(loaded, { verbose: options.verbose === true, json: options.json, hosts: plan.hosts });
   const result = await runPipeline({ loaded, plan, storeFile, reporter, lockWaitMs }).finally(() => reporter.close());
   printOutcome(result, options.json);
 }
