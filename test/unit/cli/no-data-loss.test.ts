@@ -89,6 +89,7 @@ describe('bad input never loses data', () => {
     { name: 'bad --lock-wait', args: ['deploy', '--env', 'prod', '--lock-wait', 'soon', '--version', 'v1'], code: 1, stderr: /--lock-wait "soon" is not a duration/ },
     { name: 'bad --version tag', args: ['deploy', '--env', 'prod', '--version', '../x', '--dry-run'], code: 1, stderr: /not a valid image tag/ },
     { name: 'unknown option', args: ['deploy', '--env', 'prod', '--dryrun'], code: 1, stderr: /unknown option '--dryrun'/ },
+    { name: 'require_approval without a terminal or --yes', config: GOOD_CONFIG.replace('  prod:\n', '  prod:\n    require_approval: true\n'), args: ['deploy', '--env', 'prod', '--version', 'v1'], code: 2, stderr: /prod requires approval and there is no terminal to ask/ },
     { name: 'missing config file', args: ['config', '--env', 'prod', '-c', 'nope.yml'], code: 1, stderr: /nope\.yml.*not found/ },
   ];
 
