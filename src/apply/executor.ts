@@ -29,8 +29,8 @@ export class Interrupted extends StagecraftError {
   /** What the interrupted phase had done by then, for the release record. */
   update: ((release: Release) => void) | undefined;
 
-  constructor(signalName: string) {
-    super(`interrupted by ${signalName}`, ExitCode.interrupted);
+  constructor(cause: string, exitCode: ExitCode = ExitCode.interrupted) {
+    super(`interrupted by ${cause}`, exitCode);
   }
 }
 

@@ -45,7 +45,7 @@ export function recordedImage(ref: string): Release['image'] {
 }
 
 /** Installs SIGINT/SIGTERM handlers that abort the run instead of killing the process mid-write. */
-function abortOnSignals(controller: AbortController): () => void {
+function abortOnSignals(controller: AbortController, scrub: (text: string) => string): () => void {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
     const handler = () => {
       if (!controller.signal.aborted) controller.abort(new Interrupted(name));
@@ -53,7 +53,19 @@ function abortOnSignals(controller: AbortController): () => void {
     process.on(name, handler);
     return () => process.off(name, handler);
   });
-  return () => handlers.forEach((off) => off());
+  // A bug that throws outside any awaited promise must not leave hosts half-switched and the
+  // deploy lock held: stop the run the way an interrupt does, and exit as an internal error.
+  const crashed = (error: unknown) => {
+    process.stderr.write(`internal error: ${scrub(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+    if (!controller.signal.aborted) controller.abort(new Interrupted('an internal error', ExitCode.internal));
+  };
+  process.on('uncaughtException', crashed);
+  process.on('unhandledRejection', crashed);
+  return () => {
+    handlers.forEach((off) => off());
+    process.off('uncaughtException', crashed);
+    process.off('unhandledRejection', crashed);
+  };
 }
 
 /**
@@ -81,7 +93,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const hookLine = (phase: PhaseName) => (line: string) => reporter.output(phase, line, 'hook', true);
 
   const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller);
+  const removeSignalHandlers = abortOnSignals(controller, scrub);
   const connections = new HostConnections(loaded);
   try {
     const primary = await connections.get(plan.primary);
