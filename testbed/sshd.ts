@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { binary, run } from './exec.js';
 import type { HostLayout, TestbedLayout } from './layout.js';
 import { NETWORK, netnsPath } from './layout.js';
@@ -85,9 +86,23 @@ export async function ensureSshd(host: HostLayout, layout: TestbedLayout): Promi
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const sshd = binary('sshd');
   await run(sshd, ['-t', '-f', host.sshdConfig]);
-  const pid = spawnDetached('nsenter', [`--net=${netnsPath(host.netns)}`, '--', sshd, '-D', '-f', host.sshdConfig, '-E', host.sshdLog], host.sshdLog);
+  const sshdArgv = [sshd, '-D', '-f', host.sshdConfig, '-E', host.sshdLog];
+  const pid = spawnDetached('nsenter', [`--net=${netnsPath(host.netns)}`, '--', ...withOwnRootHome(host, layout, sshdArgv)], host.sshdLog);
   await waitUntil(() => tcpOpen(host.address, NETWORK.sshPort), { what: `sshd of ${host.name}`, timeoutMs: 10_000, pid, logFile: host.sshdLog });
   return { pid, detail: `started pid ${pid}` };
+}
+
+/**
+ * Like a real server, each host gets its own home for root (~/.stagecraft: locks, env files, audit
+ * log): sshd runs in a private mount namespace where `<host dir>/home` is bound over /root. The
+ * exec chain (nsenter → unshare → sh → sshd) keeps one pid. Skipped when the testbed itself lives
+ * under /root, which the bind would hide from sshd.
+ */
+function withOwnRootHome(host: HostLayout, layout: TestbedLayout, argv: string[]): string[] {
+  if (layout.dir === '/root' || layout.dir.startsWith('/root/')) return argv;
+  const home = join(host.dir, 'home');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" /root && shift && exec "$@"', 'sh', home, ...argv];
 }
 
 export async function stopSshd(host: HostLayout): Promise<void> {

@@ -167,6 +167,13 @@ describe('stagecraft deploy and rollback on three hosts', () => {
     expect(release.image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(release.hosts).toEqual(hosts.map((address) => ({ address, status: 'completed', container: `${service}-web-v1` })));
     expect(release.previous_id).toBeUndefined();
+    // finalize: each host's own ~/.stagecraft/audit.log names this release (tab-separated:
+    // time, actor, service, env, version, action, release id).
+    for (const address of hosts) {
+      const audit = await onHostChecked(state, address, ['cat', '.stagecraft/audit.log']);
+      const line = audit.split('\n').find((entry) => entry.endsWith(`\t${release.id}`));
+      expect(line?.split('\t').slice(2), `audit line on ${address}`).toEqual([service, 'e2e', 'v1', 'deploy', release.id]);
+    }
     // The one database migrates pre-deploy; migrate_post completes with nothing to run.
     expect(release.migrations).toHaveLength(1);
     expect(release.migrations[0]).toMatchObject({ database: 'main', engine: 'command', strategy: 'pre_deploy', status: 'completed' });
