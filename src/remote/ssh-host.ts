@@ -468,6 +468,8 @@ export class SshHost extends HostBase {
         this.transportFailure() ??
         new HostError(this.name, `cannot open a TCP connection to ${address}:${port} through SSH: ${(error as Error).message}`, {
           exitCode: this.errorExitCode,
+          // Health checks and the raw migration engine reach containers and databases this way.
+          ...(/prohibited/i.test((error as Error).message) ? { hint: 'allow it in the host\'s sshd_config: AllowTcpForwarding yes' } : {}),
         })
       );
     }

@@ -14,7 +14,8 @@ export async function probeHttp(connect: TcpConnector, address: string, port: nu
   try {
     socket = await connect(address, port);
   } catch (error) {
-    return { ok: false, detail: `cannot connect to ${address}:${port}: ${(error as Error).message}` };
+    const hint = (error as { hint?: unknown }).hint;
+    return { ok: false, detail: `cannot connect to ${address}:${port}: ${(error as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}` };
   }
   return new Promise((resolve) => {
     const req = request(
