@@ -120,7 +120,7 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
   return { build, push, migrate_pre: migrate, rollout, migrate_post: migrate, finalize };
 }
 
-/** One database's migrations through its engine (see src/migrate/); the outcome goes into the release. */
+/** The registry digest of `image` as the primary host pulled it (undefined if it cannot tell). */
 async function pulledDigest(ctx: DeployContext, image: string): Promise<string | undefined> {
   try {
     const ops = await (await ctx.hosts.get(ctx.plan.primary)).dockerOps();
@@ -133,6 +133,7 @@ async function pulledDigest(ctx: DeployContext, image: string): Promise<string |
   }
 }
 
+/** One database's migrations through its engine (see src/migrate/); the outcome goes into the release. */
 async function runMigration(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string): Promise<DeployStepResult> {
   ctx.reporter.info(phaseName, `${migration.engine}: ${migration.engine === 'raw' ? `${describeApply({ engine: 'raw', path: migration.path })} through ${migration.host}` : `${migration.command.join(' ')} in ${migration.container} on ${migration.host}`}`, migration.database);
   return runDeployMigration({
