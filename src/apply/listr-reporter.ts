@@ -1,4 +1,4 @@
-import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
+import { Listr, PRESET_TIMER, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { PhaseName } from '../plan/deploy-plan.js';
 import { PHASES } from '../plan/deploy-plan.js';
 import type { Reporter } from './reporter.js';
@@ -33,6 +33,8 @@ export class ListrReporter implements Reporter {
   /** Lines that arrive when no task is live to show them (e.g. post-deploy hook output); printed at close. */
   private readonly late: string[] = [];
   private running: Promise<unknown> | undefined;
+  /** Titles announced before listr2 got round to starting that task. */
+  private readonly titles = new Map<PhaseName, string>();
 
   constructor(
     private readonly scrub: (text: string) => string,
@@ -46,8 +48,11 @@ export class ListrReporter implements Reporter {
     const list = new Listr(
       PHASES.map((phase) => ({
         title: phase,
+        rendererOptions: { timer: PRESET_TIMER },
         task: async (_ctx: unknown, task: Wrapper) => {
           this.tasks.set(phase, task);
+          const title = this.titles.get(phase);
+          if (title) task.title = title;
           if (phase === 'rollout') {
             const first = await Promise.race([this.starts.get(phase)!.promise.then(() => undefined), this.ends.get(phase)!.promise]);
             if (first) return this.settle(task, first);
@@ -71,6 +76,7 @@ export class ListrReporter implements Reporter {
     return task.newListr(
       this.hosts.map((host) => ({
         title: host,
+        rendererOptions: { timer: PRESET_TIMER },
         task: async (_ctx: unknown, sub: Wrapper) => {
           this.hostTasks.set(host, sub);
           const phaseEnd = this.ends.get('rollout')!.promise.then((ending) => ({ ...ending, detail: undefined }));
@@ -104,6 +110,7 @@ export class ListrReporter implements Reporter {
     this.guard(() => {
       this.start();
       this.starts.get(phase)?.resolve();
+      this.titles.set(phase, title);
       const task = this.tasks.get(phase);
       if (task) task.title = title;
     });
