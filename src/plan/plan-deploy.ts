@@ -46,7 +46,8 @@ export function rolloutBatches(hosts: readonly string[], rollout: ResolvedConfig
     }
     case 'canary': {
       const percent = rollout.canary_percent ?? 10;
-      const first = Math.min(hosts.length, Math.max(1, Math.ceil((hosts.length * percent) / 100)));
+      // The canary never exceeds its share of hosts, and is at least one host.
+      const first = Math.min(hosts.length, Math.max(1, Math.floor((hosts.length * percent) / 100)));
       return first === hosts.length ? [[...hosts]] : [hosts.slice(0, first), hosts.slice(first)];
     }
   }

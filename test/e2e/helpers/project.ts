@@ -44,6 +44,8 @@ export interface ProjectSpec {
   healthcheck?: { interval?: string; timeout?: string };
   drainTimeout?: string;
   retain?: number;
+  /** `rollout:` as written in stagecraft.yml (strategy, batch_size, canary_percent, max_parallel). */
+  rollout?: Record<string, unknown>;
 }
 
 export interface CliResult {
@@ -81,6 +83,7 @@ export function configDocument(spec: ProjectSpec, state: TestbedState): Record<s
       drain_timeout: spec.drainTimeout ?? '200ms',
     },
     retain: spec.retain ?? 2,
+    ...(spec.rollout ? { rollout: spec.rollout } : {}),
     ...(spec.database
       ? {
           databases: {

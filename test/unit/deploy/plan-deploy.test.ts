@@ -117,7 +117,8 @@ describe('rolloutBatches', () => {
     [{ strategy: 'all', max_parallel: 4 }, [hosts]],
     [{ strategy: 'rolling', batch_size: 3, max_parallel: 4 }, [['a', 'b', 'c'], ['d', 'e', 'f'], ['g']]],
     [{ strategy: 'rolling', batch_size: 10, max_parallel: 4 }, [hosts]],
-    [{ strategy: 'canary', canary_percent: 20, max_parallel: 4 }, [['a', 'b'], ['c', 'd', 'e', 'f', 'g']]],
+    [{ strategy: 'canary', canary_percent: 20, max_parallel: 4 }, [['a'], ['b', 'c', 'd', 'e', 'f', 'g']]],
+    [{ strategy: 'canary', canary_percent: 30, max_parallel: 4 }, [['a', 'b'], ['c', 'd', 'e', 'f', 'g']]],
     [{ strategy: 'canary', canary_percent: 1, max_parallel: 4 }, [['a'], ['b', 'c', 'd', 'e', 'f', 'g']]],
     [{ strategy: 'canary', canary_percent: 100, max_parallel: 4 }, [hosts]],
   ] as const)('%j', (rollout, expected) => {
