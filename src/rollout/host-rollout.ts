@@ -232,4 +232,20 @@ async function pruneOld(ops: DockerOps, plan: PlannedRollout, app: AppSpec, serv
     await ops.removeContainer(container.Id, { force: true }).catch(() => undefined);
     log(`removed old container ${container.Names[0]?.replace(/^\//, '') ?? container.Id.slice(0, 12)}`);
   }
+  await pruneImages(ops, app, log);
+}
+
+/** The app's images that no container (running or kept for rollback) uses any more. */
+async function pruneImages(ops: DockerOps, app: AppSpec, log: Log): Promise<void> {
+  const repository = app.image.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^:/]+$/, '');
+  const ofRepository = (ref: string) => ref.startsWith(`${repository}@`) || ref.startsWith(`${repository}:`);
+  const inUse = new Set((await ops.listContainers({ all: true })).map((container) => container.ImageID));
+  const images = await ops.docker.listImages({ all: false });
+  for (const image of images) {
+    const refs = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])];
+    if (inUse.has(image.Id) || !refs.some(ofRepository)) continue;
+    // Never forced: an image some other container still needs stays.
+    const removed = await ops.docker.getImage(image.Id).remove().then(() => true, () => false);
+    if (removed) log(`removed old image ${image.Id.slice(7, 19)}`);
+  }
 }
