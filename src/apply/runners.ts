@@ -160,6 +160,7 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
     actor: ctx.actor,
     host: () => ctx.hosts.get(migration.host),
     image: { ref: image },
+    pullImage: ctx.plan.pull_images,
     registryAuth: registryAuth(ctx),
     appEnv: { ...ctx.appEnv, STAGECRAFT_DATABASE: migration.database },
     containerName: migration.container,

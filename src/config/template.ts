@@ -21,10 +21,13 @@ export function configTemplate(service: string): string {
 service: ${service}                    # names containers and releases
 image: registry.example.com/acme/${service}   # repository without tag: each release's version is the tag
 
-registry:
-  server: registry.example.com
-  username: deploy
-  password: \${REGISTRY_PASSWORD}       # secret: redacted in every output
+# A registry is needed once an environment has hosts other than \`local\`: stagecraft pushes each
+# version there and every host pulls it. With only \`address: local\` hosts and no registry, the
+# image built on this machine is the one that runs.
+# registry:
+#   server: registry.example.com
+#   username: deploy
+#   password: \${REGISTRY_PASSWORD}     # secret: redacted in every output
 
 builder:
   context: .

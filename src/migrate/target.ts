@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
 import type { Host } from '../remote/host.js';
 import type { EngineTarget } from './types.js';
+import { imagesStayLocal } from '../plan/plan-deploy.js';
 
 export interface TargetOptions {
   loaded: LoadedConfig;
@@ -46,6 +47,7 @@ export function engineTargets(options: TargetOptions, databases: readonly string
       actor: options.actor,
       host: options.host,
       image: options.image,
+      pullImage: !imagesStayLocal(config),
       registryAuth: registryAuthOf(loaded),
       appEnv,
       containerName: options.containerName(database),

@@ -70,6 +70,8 @@ export interface EngineTarget {
   host: () => Promise<Host>;
   /** App image for container engines, or why there is none. */
   image: { ref: string } | { missing: string };
+  /** False when the image is already on the (local) host and there is no registry to pull from. */
+  pullImage?: boolean;
   registryAuth?: RegistryAuth | undefined;
   /** Environment of one-off containers (the app's env); DATABASE_URL is added per database. */
   appEnv: Readonly<Record<string, string>>;

@@ -37,6 +37,8 @@ export interface PlannedHostRollout {
 
 export interface PlannedRollout {
   strategy: 'all' | 'rolling' | 'canary';
+  /** False when every host is this machine and there is no registry: the built image is used as is. */
+  pull_images: boolean;
   /** Hosts are staged and switched batch by batch; hosts within a batch run in parallel. */
   batches: PlannedHostRollout[][];
   max_parallel: number;
@@ -64,5 +66,7 @@ export interface DeployPlan {
   primary: string;
   hosts: string[];
   rollback_of?: string | undefined;
+  /** False when every host is this machine and there is no registry: nothing is pushed or pulled. */
+  pull_images: boolean;
   phases: PlannedPhase[];
 }

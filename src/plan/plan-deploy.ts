@@ -1,6 +1,6 @@
 import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRollout } from './deploy-plan.js';
 import type { ResolvedConfig } from '../config/index.js';
-import { parseDuration } from '../config/index.js';
+import { LOCAL_ADDRESS, parseDuration } from '../config/index.js';
 import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT } from '../migrate/engine-commands.js';
 
 export interface PlanOptions {
@@ -23,6 +23,14 @@ export function migrationContainerName(service: string, database: string, versio
 
 export function imageRef(config: Pick<ResolvedConfig, 'image'>, version: string): string {
   return `${config.image}:${version}`;
+}
+
+/**
+ * Trying stagecraft on one machine: with no registry and only `address: local` hosts, the image
+ * built here is what runs, so nothing is pushed or pulled.
+ */
+export function imagesStayLocal(config: Pick<ResolvedConfig, 'registry' | 'hosts'>): boolean {
+  return !config.registry && config.hosts.every((host) => host.address === LOCAL_ADDRESS);
 }
 
 export function primaryHost(config: Pick<ResolvedConfig, 'hosts'>): string {
@@ -87,8 +95,10 @@ export function planDeploy(config: ResolvedConfig, options: PlanOptions): Deploy
   const image = options.rollback?.image ?? imageRef(config, version);
   const container = appContainerName(config.service, version);
 
+  const pullImages = !imagesStayLocal(config);
   const rollout: PlannedRollout = {
     strategy: config.rollout.strategy,
+    pull_images: pullImages,
     batches: rolloutBatches(hosts, config.rollout).map((batch) => batch.map((address): PlannedHostRollout => ({ address, container }))),
     max_parallel: config.rollout.max_parallel,
     network: `${config.service}-net`,
@@ -120,7 +130,11 @@ export function planDeploy(config: ResolvedConfig, options: PlanOptions): Deploy
             labels: { service: config.service, version },
           },
         },
-    noBuild ? { name: 'push', skip: noBuild } : { name: 'push', registry: config.registry?.server },
+    noBuild
+      ? { name: 'push', skip: noBuild }
+      : pullImages
+        ? { name: 'push', registry: config.registry?.server }
+        : { name: 'push', skip: 'no registry, and every host is this machine: it runs the image built here' },
     noMigrations ? { name: 'migrate_pre', skip: noMigrations, migrations: [], not_run: [] } : { name: 'migrate_pre', migrations: pre.migrations, not_run: pre.notRun },
     { name: 'rollout', rollout },
     noMigrations ? { name: 'migrate_post', skip: noMigrations, migrations: [], not_run: [] } : { name: 'migrate_post', migrations: post.migrations, not_run: post.notRun },
@@ -137,6 +151,7 @@ export function planDeploy(config: ResolvedConfig, options: PlanOptions): Deploy
     primary,
     hosts,
     rollback_of: options.rollback?.of,
+    pull_images: pullImages,
     phases,
   };
 }

@@ -149,8 +149,12 @@ export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, 
   const ops = await host.dockerOps();
   await refuseOtherEnvironment(ops, plan, app);
   await ops.ensureNetwork(plan.network, { 'stagecraft.service': app.service });
-  log(`pulling ${app.image}`);
-  await ops.pullImage(app.image, app.registryAuth);
+  if (plan.pull_images) {
+    log(`pulling ${app.image}`);
+    await ops.pullImage(app.image, app.registryAuth);
+  } else if (!(await ops.inspectImage(app.image))) {
+    throw new Error(`image ${app.image} is not on this machine; deploy without --skip-build to build it`);
+  }
   if (!(await ops.inspectImage(plan.proxy.image))) {
     log(`pulling proxy image ${plan.proxy.image}`);
     await ops.pullImage(plan.proxy.image, sameRegistry(plan.proxy.image, app.registryAuth));

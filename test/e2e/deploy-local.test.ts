@@ -4,11 +4,13 @@
  */
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestProject, fetchText, uniqueService } from './helpers/project.js';
+import { TestProject, fetchText, registryTags, uniqueService } from './helpers/project.js';
 import { readTestbedState, type TestbedState } from './helpers/testbed-state.js';
 
 const PROXY_PORT = 8150;
+const LOCAL_ONLY_PORT = 8151;
 const service = uniqueService('e2el');
+const localOnlyService = uniqueService('e2ell');
 
 let state: TestbedState;
 let project: TestProject;
@@ -18,8 +20,8 @@ async function localDocker(args: string[]): Promise<string> {
   return String(result.stdout).trim();
 }
 
-async function served(): Promise<string | undefined> {
-  const answer = await fetchText('127.0.0.1', PROXY_PORT).catch(() => undefined);
+async function served(port = PROXY_PORT): Promise<string | undefined> {
+  const answer = await fetchText('127.0.0.1', port).catch(() => undefined);
   return answer?.body.match(/version (\S+)/)?.[1];
 }
 
@@ -29,9 +31,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const ids = (await localDocker(['ps', '-aq', '--filter', `label=stagecraft.service=${service}`])).split('\n').filter(Boolean);
-  if (ids.length) await localDocker(['rm', '-f', ...ids]);
-  await localDocker(['network', 'rm', `${service}-net`]);
+  for (const name of [service, localOnlyService]) {
+    const ids = (await localDocker(['ps', '-aq', '--filter', `label=stagecraft.service=${name}`])).split('\n').filter(Boolean);
+    if (ids.length) await localDocker(['rm', '-f', ...ids]);
+    await localDocker(['network', 'rm', `${name}-net`]);
+  }
 });
 
 describe('deploy to address: local', () => {
@@ -59,5 +63,17 @@ describe('deploy to address: local', () => {
 
     const lock = await project.run(['lock', 'status', '--env', 'dev', '--json']);
     expect(JSON.parse(lock.stdout)).toEqual({ locked: false, holder: null });
+  });
+
+  it('with no registry and only local hosts, runs the image built here: nothing pushed or pulled', async () => {
+    const local = await TestProject.create({ service: localOnlyService, proxyPort: LOCAL_ONLY_PORT, environments: { dev: ['local'] }, noRegistry: true }, state);
+    const result = await local.run(['deploy', '--env', 'dev', '--version', 'solo1']);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(/pulling .*e2ell/);
+    expect(await served(LOCAL_ONLY_PORT)).toBe('solo1');
+    const release = await local.lastRelease();
+    expect(release.phases.push).toMatchObject({ status: 'skipped' });
+    expect(release.image.digest).toBeUndefined();
+    expect(await registryTags(state, `e2e/${localOnlyService}`)).toEqual([]);
   });
 });

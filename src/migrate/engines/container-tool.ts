@@ -39,7 +39,7 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
   const host = await target.host();
   const ops = await host.dockerOps();
   const pullKey = `${host.name} ${image}`;
-  if (!pulled.has(pullKey)) {
+  if (target.pullImage !== false && !pulled.has(pullKey)) {
     await ops.pullImage(image, target.registryAuth && image.startsWith(`${target.registryAuth.serveraddress}/`) ? target.registryAuth : undefined);
     pulled.add(pullKey);
   }

@@ -44,6 +44,8 @@ export interface ProjectSpec {
   healthcheck?: { interval?: string; timeout?: string };
   drainTimeout?: string;
   retain?: number;
+  /** Leave `registry:` out (only meaningful when every host is `local`). */
+  noRegistry?: boolean;
   /** `rollout:` as written in stagecraft.yml (strategy, batch_size, canary_percent, max_parallel). */
   rollout?: Record<string, unknown>;
 }
@@ -71,7 +73,7 @@ export function configDocument(spec: ProjectSpec, state: TestbedState): Record<s
   return {
     service: spec.service,
     image: spec.image ?? imageRepository(state, spec.service),
-    registry: { server: state.registry.server, username: state.registry.username, password: '${REGISTRY_PASSWORD}' },
+    ...(spec.noRegistry ? {} : { registry: { server: state.registry.server, username: state.registry.username, password: '${REGISTRY_PASSWORD}' } }),
     builder: { context: HELLO_DIR, dockerfile: join(HELLO_DIR, 'Dockerfile') },
     ssh: { user: state.ssh.user, keys: [state.ssh.key], known_hosts: state.ssh.known_hosts },
     env: { clear: literalMap({ PORT: '3000', ...spec.envClear }), secret: Object.keys(spec.secretEnv ?? {}) },

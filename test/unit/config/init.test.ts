@@ -47,7 +47,7 @@ describe('stagecraft init', () => {
   it('without its secrets, the template fails naming the missing variables', async () => {
     const dir = await tempProject();
     await runInit({ force: false, cwd: dir });
-    await expect(loadConfig({ path: 'stagecraft.yml', cwd: dir, processEnv: {} })).rejects.toThrow(/variable "REGISTRY_PASSWORD" is not set/);
+    await expect(loadConfig({ path: 'stagecraft.yml', cwd: dir, processEnv: {} })).rejects.toThrow(/variable "DATABASE_URL" is not set/);
   });
 
   it('appends to an existing .gitignore once, without duplicating the line', async () => {

@@ -18,6 +18,7 @@ const plan: DeployPlan = {
   image: 'r/shop:v1',
   primary: 'h1',
   hosts: ['h1'],
+  pull_images: true,
   phases: [
     { name: 'build', build: { context: '.', dockerfile: 'Dockerfile', args: {}, labels: {} } },
     { name: 'push' },

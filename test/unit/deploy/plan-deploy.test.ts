@@ -102,6 +102,22 @@ describe('planDeploy', () => {
     expect(phase(plan.phases, 'rollout').rollout.batches.flat().map((h) => h.container)).toContain('shop-web-v1');
   });
 
+  it('with no registry and only local hosts, pushes and pulls nothing: the built image runs', async () => {
+    const local = yaml('service: demo', 'image: demo', 'environments:', '  dev:', '    hosts:', '      - { address: local, roles: [primary, web] }');
+    const plan = planDeploy((await load(local)).config, { environment: 'dev', version: 'v1' });
+    expect(plan.pull_images).toBe(false);
+    expect(phase(plan.phases, 'rollout').rollout.pull_images).toBe(false);
+    expect(phase(plan.phases, 'build').skip).toBeUndefined();
+    expect(phase(plan.phases, 'push').skip).toMatch(/no registry/);
+  });
+
+  it('a registry, or any host that is not this machine, means push and pull', async () => {
+    const { config } = await load(CONFIG, { processEnv: ENV });
+    expect(planDeploy(config, { environment: 'prod', version: 'v1' }).pull_images).toBe(true);
+    const mixed = yaml('service: demo', 'image: r.example.com/demo', 'environments:', '  dev:', '    hosts:', '      - { address: local, roles: [primary, web] }', '      - { address: 10.0.0.9 }');
+    expect(planDeploy((await load(mixed)).config, { environment: 'dev', version: 'v1' }).pull_images).toBe(true);
+  });
+
   it('prints a dry-run plan that names every phase, host and database', async () => {
     const { config } = await load(CONFIG, { processEnv: ENV });
     const text = formatPlan(planDeploy(config, { environment: 'prod', version: 'v3' }));
