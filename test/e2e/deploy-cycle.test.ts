@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Release } from '../../src/releases/record.js';
 import {
   TestProject,
-  createScratchDatabase,
   inspectOnHost,
   onHostChecked,
   registryTags,
@@ -25,6 +24,7 @@ import {
   type DockerInspect,
 } from './helpers/project.js';
 import { readTestbedState, type TestbedState } from './helpers/testbed-state.js';
+import { scratchDatabase, type ScratchDatabase } from './helpers/scratch-database.js';
 
 const PHASES = ['build', 'push', 'migrate_pre', 'rollout', 'migrate_post', 'finalize'] as const;
 const PROXY_PORT = 8110;
@@ -54,7 +54,7 @@ const RECORD_ENV_HOOK = 'env | grep "^STAGECRAFT_" | sort > "$PWD/hook-$(basenam
 let state: TestbedState;
 let hosts: string[];
 let project: TestProject;
-let database: Awaited<ReturnType<typeof createScratchDatabase>>;
+let database: ScratchDatabase;
 let secrets: { name: string; value: string }[];
 
 /** Results of the deploys later tests build on. */
@@ -98,7 +98,7 @@ beforeAll(async () => {
   state = readTestbedState();
   hosts = state.hosts.slice(0, 3).map((host) => host.address);
   expect(hosts).toHaveLength(3);
-  database = await createScratchDatabase(state, `e2e_${service.replaceAll('-', '_')}`);
+  database = await scratchDatabase(state, 'e2ed');
   project = await TestProject.create(
     {
       service,

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import type { Release } from '../../../src/releases/record.js';
 import type { TestbedState } from './testbed-state.js';
@@ -244,55 +243,7 @@ export async function removeService(state: TestbedState, service: string): Promi
   if (ids.length) await execa('docker', ['rmi', '-f', ...ids], { reject: false });
 }
 
-export interface ScratchDatabase {
-  name: string;
-  /** As hosts reach it. */
-  url: string;
-  /** From this machine. */
-  localUrl: string;
-  query<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
-  drop(): Promise<void>;
-}
-
-export async function scratchDatabase(state: TestbedState, prefix: string): Promise<ScratchDatabase> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`.replace(/-/g, '_');
-  const admin = new pg.Client({ connectionString: state.postgres.admin_url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name} OWNER ${state.postgres.user}`);
-  } finally {
-    await admin.end();
-  }
-  const withName = (url: string) => {
-    const parsed = new URL(url);
-    parsed.pathname = `/${name}`;
-    return parsed.toString();
-  };
-  const localUrl = withName(state.postgres.local_url);
-  return {
-    name,
-    url: withName(state.postgres.url),
-    localUrl,
-    async query(sql, params) {
-      const client = new pg.Client({ connectionString: localUrl });
-      await client.connect();
-      try {
-        return (await client.query(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
-    async drop() {
-      const client = new pg.Client({ connectionString: state.postgres.admin_url });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
+export { scratchDatabase, type ScratchDatabase } from './scratch-database.js';
 
 export function uniqueService(kind: string): string {
   return `e2em-${kind}-${randomBytes(3).toString('hex')}`;

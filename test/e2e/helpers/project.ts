@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import type { Release } from '../../../src/releases/record.js';
 import { sshArgv, type TestbedHost, type TestbedState } from './testbed-state.js';
@@ -324,37 +323,6 @@ export async function registryTags(state: TestbedState, repository: string): Pro
   if (!response.ok) throw new Error(`registry tags/list ${repository}: HTTP ${response.status}`);
   const body = (await response.json()) as { tags: string[] | null };
   return body.tags ?? [];
-}
-
-/** A scratch database owned by the testbed's app user; returns its URL as hosts and as the operator see it. */
-export async function createScratchDatabase(state: TestbedState, name: string): Promise<{ url: string; localUrl: string; drop: () => Promise<void> }> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-  const admin = new pg.Client({ connectionString: state.postgres.admin_url });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name} OWNER ${state.postgres.user}`);
-  } finally {
-    await admin.end();
-  }
-  const withDatabase = (url: string) => {
-    const parsed = new URL(url);
-    parsed.pathname = `/${name}`;
-    return parsed.toString();
-  };
-  return {
-    url: withDatabase(state.postgres.url),
-    localUrl: withDatabase(state.postgres.local_url),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: state.postgres.admin_url });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
 }
 
 export function uniqueService(prefix: string): string {
