@@ -1,3 +1,4 @@
+import { digestOf } from '../plan/image-ref.js';
 import type { LoadedConfig } from '../config/index.js';
 import { redactText } from '../config/index.js';
 import type { DeployPlan, PhaseName } from '../plan/deploy-plan.js';
@@ -39,8 +40,8 @@ export function appEnvironment(loaded: LoadedConfig, plan: DeployPlan): Record<s
 }
 
 /** A rollback deploys `repository@sha256:…`: record that digest, as a deploy records the one its push printed. */
-export function recordedImage(ref: string): Release['image'] {
-  const digest = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];
+function recordedImage(ref: string): Release['image'] {
+  const digest = digestOf(ref);
   return digest ? { ref, digest } : { ref };
 }
 

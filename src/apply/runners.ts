@@ -1,3 +1,4 @@
+import { pinnedRef, splitImageRef } from '../plan/image-ref.js';
 import type { DeployPlan, PlannedMigration, PlannedRollout } from '../plan/deploy-plan.js';
 import type { HostRecord, MigrationRecord } from '../releases/record.js';
 import type { MigrationEngine as MigrationEngineName } from '../config/index.js';
@@ -55,8 +56,7 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
   const push: PhaseRunner = async (phase) => {
     if (phase.name !== 'push') return {};
     const digest = await withRegistryLogin(ctx.registry, (env) => pushImage(plan.image, env, (line) => reporter.output('push', line)));
-    // Hosts pull by digest: what runs is exactly what was pushed, even if the tag moves.
-    imageForHosts = `${plan.image.replace(/:[^:/]+$/, '')}@${digest}`;
+    imageForHosts = pinnedRef(plan.image, digest);
     return {
       detail: digest,
       update: (release) => {
@@ -125,7 +125,7 @@ async function pulledDigest(ctx: DeployContext, image: string): Promise<string |
   try {
     const ops = await (await ctx.hosts.get(ctx.plan.primary)).dockerOps();
     const info = await ops.inspectImage(image);
-    const repository = image.replace(/:[^:/]+$/, '');
+    const { repository } = splitImageRef(image);
     const match = info?.RepoDigests?.find((entry) => entry.startsWith(`${repository}@`));
     return match?.slice(repository.length + 1);
   } catch {

@@ -1,3 +1,4 @@
+import { splitImageRef } from '../plan/image-ref.js';
 import { PassThrough } from 'node:stream';
 import type { Host } from '../remote/host.js';
 import { RefusedError } from '../errors.js';
@@ -241,7 +242,7 @@ async function pruneOld(ops: DockerOps, plan: PlannedRollout, app: AppSpec, serv
 
 /** The app's images that no container (running or kept for rollback) uses any more. */
 async function pruneImages(ops: DockerOps, app: AppSpec, log: Log): Promise<void> {
-  const repository = app.image.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^:/]+$/, '');
+  const { repository } = splitImageRef(app.image);
   const ofRepository = (ref: string) => ref.startsWith(`${repository}@`) || ref.startsWith(`${repository}:`);
   const inUse = new Set((await ops.listContainers({ all: true })).map((container) => container.ImageID));
   const images = await ops.docker.listImages({ all: false });

@@ -1,3 +1,4 @@
+import { pinnedRef } from '../../plan/image-ref.js';
 import type { CommonOptions } from '../context.js';
 import { createReporter, durationOption, loadForCommand, storeFileFor } from '../context.js';
 import { planDeploy } from '../../plan/plan-deploy.js';
@@ -19,9 +20,7 @@ export interface RollbackOptions extends CommonOptions {
 
 /** The image a rollback redeploys: the recorded digest, so the bytes are exactly what ran before. */
 export function rollbackImage(release: Release): string {
-  if (!release.image.digest) return release.image.ref;
-  const repository = release.image.ref.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^:/]+$/, '');
-  return `${repository}@${release.image.digest}`;
+  return release.image.digest ? pinnedRef(release.image.ref, release.image.digest) : release.image.ref;
 }
 
 export async function resolveRollbackTarget(releases: readonly Release[], environment: string, to: string): Promise<Release> {
