@@ -43,7 +43,3 @@ export class HostConnections {
     return this.pool.close();
   }
 }
-
-export function connectForCommand(loaded: LoadedConfig, exitCode?: ExitCode): HostConnections {
-  return new HostConnections(loaded, exitCode);
-}

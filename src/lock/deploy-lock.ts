@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
-import { RefusedError, StagecraftError, ExitCode } from '../errors.js';
+import { RefusedError } from '../errors.js';
+import { HostFileExistsError } from '../remote/errors.js';
 import type { Host } from '../remote/host.js';
 
 export interface LockDetails {
@@ -12,10 +13,8 @@ export interface LockDetails {
   command?: string;
 }
 
-// Fixed scripts; every variable part arrives as a positional argument, never spliced into the script.
-const ACQUIRE = 'mkdir -p "$HOME/.stagecraft/locks" && set -C && cat > "$HOME/.stagecraft/locks/$1"';
-const READ = 'f="$HOME/.stagecraft/locks/$1"; if [ -f "$f" ]; then cat "$f"; else exit 3; fi';
-const RELEASE = 'rm -f "$HOME/.stagecraft/locks/$1"';
+/** Relative to the SSH user's home on the primary host. */
+const LOCK_DIR = '.stagecraft/locks';
 
 export function defaultActor(): string {
   let user = process.env.USER ?? '';
@@ -42,16 +41,16 @@ export function describeHolder(details: LockDetails, now = Date.now()): string {
   return parts.join(', ');
 }
 
-/** The deploy lock of one service+environment: a file created atomically (noclobber) on the primary host. */
+/** The deploy lock of one service+environment: a file created atomically (exclusive upload) on the primary host. */
 export class DeployLock {
-  readonly fileName: string;
+  readonly path: string;
 
   constructor(
     private readonly host: Host,
     readonly service: string,
     readonly environment: string,
   ) {
-    this.fileName = `${service}-${environment}.json`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    this.path = `${LOCK_DIR}/${`${service}-${environment}.json`.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   }
 
   get label(): string {
@@ -59,15 +58,13 @@ export class DeployLock {
   }
 
   async status(): Promise<LockDetails | undefined> {
-    const result = await this.host.exec(['sh', '-c', READ, 'sh', this.fileName]);
-    if (result.exitCode === 3) return undefined;
-    if (result.exitCode !== 0) {
-      throw new StagecraftError(`${this.host.name}: could not read the deploy lock: ${result.stderr.trim()}`, ExitCode.rollout);
-    }
+    const content = await this.host.readFile(this.path);
+    if (content === undefined) return undefined;
     try {
-      return JSON.parse(result.stdout) as LockDetails;
+      return JSON.parse(content.toString('utf8')) as LockDetails;
     } catch {
-      return { service: this.service, environment: this.environment, actor: 'unknown', acquired_at: new Date(0).toISOString(), message: `unreadable lock file: ${result.stdout.slice(0, 200)}` };
+      const message = `unreadable lock file ~/${this.path}: ${content.toString('utf8').slice(0, 200)}`;
+      return { service: this.service, environment: this.environment, actor: 'unknown', acquired_at: new Date(0).toISOString(), message };
     }
   }
 
@@ -77,8 +74,12 @@ export class DeployLock {
     let delay = 250;
     for (;;) {
       const full: LockDetails = { service: this.service, environment: this.environment, acquired_at: new Date().toISOString(), ...details };
-      const result = await this.host.exec(['sh', '-c', ACQUIRE, 'sh', this.fileName], { stdin: `${JSON.stringify(full)}\n` });
-      if (result.exitCode === 0) return full;
+      try {
+        await this.host.uploadFile(this.path, `${JSON.stringify(full)}\n`, 0o600, { exclusive: true });
+        return full;
+      } catch (error) {
+        if (!(error instanceof HostFileExistsError)) throw error;
+      }
       const holder = await this.status();
       if (!holder) continue; // released between our attempt and the read: try again at once
       if (Date.now() >= deadline) {
@@ -94,9 +95,6 @@ export class DeployLock {
   }
 
   async release(): Promise<void> {
-    const result = await this.host.exec(['sh', '-c', RELEASE, 'sh', this.fileName]);
-    if (result.exitCode !== 0) {
-      throw new StagecraftError(`${this.host.name}: could not release the deploy lock: ${result.stderr.trim()}`, ExitCode.rollout);
-    }
+    await this.host.removeFile(this.path);
   }
 }

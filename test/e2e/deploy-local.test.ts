@@ -76,4 +76,24 @@ describe('deploy to address: local', () => {
     expect(release.image.digest).toBeUndefined();
     expect(await registryTags(state, `e2e/${localOnlyService}`)).toEqual([]);
   });
+
+  it('lock: a second acquire is refused naming the holder; release is idempotent; acquire needs a reason', async () => {
+    const first = await project.run(['lock', 'acquire', '--env', 'dev', '-m', 'db maintenance']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const second = await project.run(['lock', 'acquire', '--env', 'dev', '-m', 'me too']);
+    expect(second.exitCode).toBe(2);
+    expect(second.stderr).toMatch(/deploy lock for e2el-\w+\/dev is held by \S+ for \d+s .*message: "db maintenance"/);
+    const status = JSON.parse((await project.run(['lock', 'status', '--env', 'dev', '--json'])).stdout) as { locked: boolean; holder: { message: string } };
+    expect(status).toMatchObject({ locked: true, holder: { message: 'db maintenance' } });
+
+    const released = await project.run(['lock', 'release', '--env', 'dev']);
+    expect(released.stdout).toMatch(/released \(was held by .*"db maintenance"\)/);
+    const again = await project.run(['lock', 'release', '--env', 'dev']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('was not locked');
+
+    const noReason = await project.run(['lock', 'acquire', '--env', 'dev', '-m', '']);
+    expect(noReason.exitCode).toBe(1);
+    expect(noReason.stderr).toContain('lock acquire needs a message');
+  });
 });

@@ -2,7 +2,7 @@ import type { CommonOptions } from '../context.js';
 import { loadForCommand } from '../context.js';
 import { DeployLock, defaultActor, describeHolder } from '../../lock/deploy-lock.js';
 import { primaryHost } from '../../plan/plan-deploy.js';
-import { connectForCommand } from '../../apply/host-connections.js';
+import { HostConnections } from '../../apply/host-connections.js';
 import { UserError } from '../../errors.js';
 
 export interface LockOptions extends CommonOptions {
@@ -12,7 +12,7 @@ export interface LockOptions extends CommonOptions {
 
 async function withLock<T>(options: LockOptions, fn: (lock: DeployLock) => Promise<T>): Promise<T> {
   const loaded = await loadForCommand(options);
-  const connections = connectForCommand(loaded);
+  const connections = new HostConnections(loaded);
   try {
     const host = await connections.get(primaryHost(loaded.config));
     return await fn(new DeployLock(host, loaded.config.service, loaded.environment));
