@@ -21,19 +21,24 @@ export async function writeFileAtomic(target: string, data: string, options: Ato
   const temp = tempPathFor(target);
   let renamed = false;
   try {
-    const handle = await open(temp, 'wx', options.mode ?? 0o644);
-    try {
-      await handle.writeFile(data, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFileDurably(temp, data, options.mode);
     await options.beforeRename?.();
     await rename(temp, target);
     renamed = true;
     await syncDirectory(path.dirname(target));
   } finally {
     if (!renamed) await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** Creates `file` (EEXIST if it exists) holding `data`, and fsyncs it before returning. */
+export async function writeNewFileDurably(file: string, data: string, mode = 0o644): Promise<void> {
+  const handle = await open(file, 'wx', mode);
+  try {
+    await handle.writeFile(data, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -16,6 +16,7 @@ import { link, open, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError } from '../errors.js';
+import { writeNewFileDurably } from './atomic-write.js';
 
 export interface LockHolder {
   pid: number;
@@ -64,7 +65,7 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
     token: randomBytes(12).toString('hex'),
   };
   const candidate = `${lockPath}.${holder.token}.tmp`;
-  await writeDurably(candidate, `${JSON.stringify(holder)}\n`);
+  await writeNewFileDurably(candidate, `${JSON.stringify(holder)}\n`);
 
   try {
     let backoffMs = 5;
@@ -108,7 +109,7 @@ export async function readLock(lockPath: string): Promise<ObservedLock | undefin
   }
 }
 
-export function describeHolder(holder: LockHolder | undefined): string {
+function describeHolder(holder: LockHolder | undefined): string {
   if (holder === undefined) return 'an unreadable lock file';
   return `pid ${holder.pid} on host "${holder.hostname}" (since ${holder.acquired_at})`;
 }
@@ -183,16 +184,6 @@ async function linkExclusive(from: string, to: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
-  }
-}
-
-async function writeDurably(file: string, data: string): Promise<void> {
-  const handle = await open(file, 'wx', 0o644);
-  try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

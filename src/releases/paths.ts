@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-export const RELEASES_FILE_ENV = 'STAGECRAFT_RELEASES_FILE';
+const RELEASES_FILE_ENV = 'STAGECRAFT_RELEASES_FILE';
 
 /**
  * Where the release store lives: `$STAGECRAFT_RELEASES_FILE` when set, else

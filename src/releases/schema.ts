@@ -21,7 +21,7 @@ import {
   type Release,
 } from './record.js';
 
-export const RELEASES_FILE_FORMAT_VERSION = 1;
+const RELEASES_FILE_FORMAT_VERSION = 1;
 
 const isoTimestamp = z.iso.datetime({ offset: true });
 const nonEmpty = z.string().min(1);
@@ -52,7 +52,7 @@ const migrationSchema = z.strictObject({
   error: z.string().optional(),
 });
 
-export const releaseSchema: z.ZodType<Release> = z.strictObject({
+const releaseSchema: z.ZodType<Release> = z.strictObject({
   id: z.string().regex(/^rel-\d{8}-\d{9}(-\d{3})?$/, 'expected an id like "rel-20261122-093012345"'),
   environment: nonEmpty,
   service: nonEmpty,

@@ -7,6 +7,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { displayPath } from '../config/paths.js';
 import { ExitCode, StagecraftError, UserError } from '../errors.js';
 import { removeLeftoverTempFiles, writeFileAtomic } from './atomic-write.js';
 import { isReleaseId, newReleaseId } from './id.js';
@@ -39,7 +40,7 @@ export class ReleaseStore {
 
   constructor(file: string, options: ReleaseStoreOptions = {}) {
     this.file = path.resolve(file);
-    this.displayPath = options.displayPath ?? displayPathFor(this.file);
+    this.displayPath = options.displayPath ?? displayPath(this.file, process.cwd());
     this.options = options;
   }
 
@@ -165,14 +166,8 @@ export function currentReleaseIds(releases: readonly Release[]): Set<string> {
   return new Set([...byEnvironment.values()].map((release) => release.id));
 }
 
-export function newestFirst(releases: readonly Release[]): Release[] {
+function newestFirst(releases: readonly Release[]): Release[] {
   return releases.slice().sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-}
-
-/** The path relative to the working directory when it lies below it, else absolute. */
-export function displayPathFor(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 function withoutId(release: Release): Omit<Release, 'id'> {
