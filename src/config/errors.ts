@@ -13,7 +13,7 @@ export function formatProblem(problem: ConfigProblem): string {
 }
 
 /** Sorts by file, then position, and drops exact duplicates (two validation passes may see one mistake). */
-export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
   const unique = new Map<string, ConfigProblem>();
   for (const problem of problems) unique.set(formatProblem(problem), problem);
   return [...unique.values()].sort(

@@ -208,8 +208,6 @@ export type RolloutConfig = ResolvedConfig['rollout'];
 export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
 
 /** Sections an environment may override; they merge over the top level (maps deep, lists replace). */
-export const OVERRIDABLE_SECTIONS = ['registry', 'builder', 'ssh', 'env', 'proxy', 'retain', 'rollout', 'databases'] as const;
-
 const overridableShape = {
   registry: deepPartial(registrySchema).optional(),
   builder: deepPartial(builderSchema).optional(),
@@ -221,7 +219,7 @@ const overridableShape = {
   databases: deepPartial(databasesSchema).optional(),
 };
 
-export const environmentSchema = z.strictObject({
+const environmentSchema = z.strictObject({
   hosts: hostsSchema,
   require_approval: z.boolean().optional().describe('ask for confirmation before deploying (default false)'),
   ...overridableShape,
@@ -249,7 +247,7 @@ export const fileSchema = z
  * Schema shows them; this schema only validates, its output is never used). Lists are kept whole:
  * a list in an environment replaces the top-level one, so it must be complete on its own.
  */
-export function deepPartial(schema: z.ZodType): z.ZodType {
+function deepPartial(schema: z.ZodType): z.ZodType {
   if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodPrefault) {
     return withMeta(schema, deepPartial(schema.unwrap() as z.ZodType));
   }
@@ -277,7 +275,7 @@ function withMeta(from: z.ZodType, to: z.ZodType): z.ZodType {
 }
 
 /** Unwraps optional/default/pipe wrappers. */
-export function unwrapSchema(schema: z.ZodType): z.ZodType {
+function unwrapSchema(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
     if (

@@ -59,14 +59,6 @@ export class YamlSource {
     }
   }
 
-  /** Names under `environments`, in file order, if it is a mapping. */
-  environmentNames(): string[] {
-    const located = this.locate(['environments']);
-    const node = located.depth === 1 ? this.resolve(located.valueNode) : undefined;
-    if (!isMap(node)) return [];
-    return node.items.flatMap((pair) => (isScalar(pair.key) && pair.key.value !== null ? [String(pair.key.value)] : []));
-  }
-
   /**
    * Position of the value at `configPath` (of its key if the value is empty or a mapping/list);
    * of the deepest existing ancestor when the path does not exist.
