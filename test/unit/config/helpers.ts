@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach, beforeEach, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/index.js';
 import type { LoadedConfig } from '../../../src/config/index.js';
 
@@ -20,6 +20,22 @@ export async function tempProject(files: Record<string, string> = {}): Promise<s
     await writeFile(path.join(dir, name), content);
   }
   return dir;
+}
+
+/** Captures what each test of the calling file writes to stdout; call the returned function to read it. */
+export function captureStdout(): () => string {
+  let output = '';
+  beforeEach(() => {
+    output = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output += String(chunk);
+      return true;
+    });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  return () => output;
 }
 
 export function yaml(...lines: string[]): string {

@@ -1,25 +1,13 @@
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runInit } from '../../../src/cli/commands/init.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { serviceNameFor } from '../../../src/config/template.js';
 import { UserError } from '../../../src/errors.js';
-import { tempProject } from './helpers.js';
+import { captureStdout, tempProject } from './helpers.js';
 
-let output: string;
-
-beforeEach(() => {
-  output = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const output = captureStdout();
 
 const read = (dir: string, name: string): Promise<string> => readFile(path.join(dir, name), 'utf8');
 
@@ -41,7 +29,7 @@ describe('stagecraft init', () => {
 
     expect((await stat(path.join(dir, '.stagecraft/secrets'))).mode & 0o777).toBe(0o600);
     expect(await read(dir, '.gitignore')).toBe('.stagecraft/secrets\n');
-    expect(output).toBe('wrote stagecraft.yml\nwrote .stagecraft/secrets (mode 0600)\nadded .stagecraft/secrets to .gitignore\n');
+    expect(output()).toBe('wrote stagecraft.yml\nwrote .stagecraft/secrets (mode 0600)\nadded .stagecraft/secrets to .gitignore\n');
   });
 
   it('without its secrets, the template fails naming the missing variables', async () => {
@@ -56,7 +44,7 @@ describe('stagecraft init', () => {
     expect(await read(dir, '.gitignore')).toBe('node_modules/\n.stagecraft/secrets\n');
     await runInit({ force: true, cwd: dir });
     expect(await read(dir, '.gitignore')).toBe('node_modules/\n.stagecraft/secrets\n');
-    expect(output).toContain('.gitignore already ignores .stagecraft/secrets');
+    expect(output()).toContain('.gitignore already ignores .stagecraft/secrets');
   });
 
   it.each([
@@ -86,7 +74,7 @@ describe('stagecraft init', () => {
     expect(await read(dir, 'stagecraft.yml')).toContain('service: ');
     expect(await read(dir, '.stagecraft/secrets')).toBe('TOKEN=real\n');
     expect((await stat(path.join(dir, '.stagecraft/secrets'))).mode & 0o777).toBe(0o600);
-    expect(output).toContain('kept existing .stagecraft/secrets (mode 0600)');
+    expect(output()).toContain('kept existing .stagecraft/secrets (mode 0600)');
   });
 
   it('writes beside a config path in another directory', async () => {
