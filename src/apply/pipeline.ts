@@ -79,9 +79,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const scrub = (text: string) => redactText(text, loaded.secretValues);
   const store = new ReleaseStore(options.storeFile);
   const actor = defaultActor();
-  const previous = await store.current(plan.environment);
-  const existingIds = (await store.list()).map((release) => release.id);
-  const releaseId = newReleaseId(new Date(), existingIds);
+  // One read of the store, before any host is touched (a corrupt store stops us here).
+  const recorded = await store.list();
+  const previous = recorded.find((release) => release.environment === plan.environment && release.status === 'completed');
+  const releaseId = newReleaseId(new Date(), recorded.map((release) => release.id));
   const hookContext: HookContext = {
     service: plan.service,
     environment: plan.environment,

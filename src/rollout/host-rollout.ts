@@ -4,7 +4,7 @@ import type { Host } from '../remote/host.js';
 import { RefusedError } from '../errors.js';
 import type { DockerOps } from '../remote/docker-ops.js';
 import type { PlannedRollout } from '../plan/deploy-plan.js';
-import { currentProxyTarget, switchProxy, type ProxySpec } from './proxy.js';
+import { readProxy, switchProxy, type ProxySpec, type ProxyState } from './proxy.js';
 import { probeHttp } from './health.js';
 import { renderEnvFile } from './env-file.js';
 
@@ -58,11 +58,6 @@ function sameRegistry(image: string, auth: AppSpec['registryAuth']): AppSpec['re
   return auth && image.startsWith(`${auth.serveraddress}/`) ? auth : undefined;
 }
 
-async function containerIp(ops: DockerOps, container: string, network: string): Promise<string | undefined> {
-  const info = await ops.inspectContainer(container);
-  return info?.NetworkSettings.Networks[network]?.IPAddress || undefined;
-}
-
 async function recentLogs(ops: DockerOps, container: string): Promise<string> {
   const raw = await ops.docker
     .getContainer(container)
@@ -114,7 +109,7 @@ export async function waitHealthy(host: Host, ops: DockerOps, container: string,
       const tail = await recentLogs(ops, container);
       throw new Error(`${container} exited with code ${info?.State.ExitCode ?? '?'} before it became healthy${tail ? `; last output:\n${tail}` : ''}`);
     }
-    const ip = await containerIp(ops, container, plan.network);
+    const ip = info.NetworkSettings.Networks[plan.network]?.IPAddress || undefined;
     if (ip) {
       const probe = await probeHttp((address, port) => host.openTcp(address, port), ip, plan.proxy.app_port, plan.healthcheck.path, Math.max(1000, plan.healthcheck.interval_ms * 2));
       if (probe.ok) {
@@ -134,13 +129,11 @@ export async function waitHealthy(host: Host, ops: DockerOps, container: string,
  * Container, proxy and network names are per service, so a host serves one environment of a
  * service. Deploying a second environment there would silently take over the first one's proxy.
  */
-async function refuseOtherEnvironment(ops: DockerOps, plan: PlannedRollout, app: AppSpec): Promise<void> {
-  const proxy = await ops.inspectContainer(plan.proxy.container);
-  const owner = proxy?.Config.Labels?.['stagecraft.environment'];
-  if (proxy && owner && owner !== app.environment) {
+function refuseOtherEnvironment(host: Host, proxy: ProxyState, plan: PlannedRollout, app: AppSpec): void {
+  if (proxy.environment && proxy.environment !== app.environment) {
     throw new RefusedError(
-      `${ops.hostName} already serves environment "${owner}" of ${app.service} (${plan.proxy.container}); one host serves one environment of a service`,
-      { hint: `give this environment other hosts, or a different service name; to retire "${owner}" here remove its containers first` },
+      `${host.name} already serves environment "${proxy.environment}" of ${app.service} (${plan.proxy.container}); one host serves one environment of a service`,
+      { hint: `give this environment other hosts, or a different service name; to retire "${proxy.environment}" here remove its containers first` },
     );
   }
 }
@@ -148,7 +141,8 @@ async function refuseOtherEnvironment(ops: DockerOps, plan: PlannedRollout, app:
 /** Pull, start the new container next to the old one, and wait until it is healthy. Traffic is untouched. */
 export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, log: Log, signal?: AbortSignal): Promise<StagedHost> {
   const ops = await host.dockerOps();
-  await refuseOtherEnvironment(ops, plan, app);
+  const proxy = await readProxy(ops, proxySpec(plan, app));
+  refuseOtherEnvironment(host, proxy, plan, app);
   await ops.ensureNetwork(plan.network, { 'stagecraft.service': app.service });
   if (plan.pull_images) {
     log(`pulling ${app.image}`);
@@ -161,10 +155,10 @@ export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, 
     await ops.pullImage(plan.proxy.image, sameRegistry(plan.proxy.image, app.registryAuth));
   }
   const env = { ...app.env, STAGECRAFT_HOST: host.name };
-  await host.mkdirp('.stagecraft/env', 0o700);
+  // uploadFile creates ~/.stagecraft/env with mode 0700 when it is missing.
   await host.uploadFile(envFilePath(app), renderEnvFile(env), 0o600);
 
-  let previous = await currentProxyTarget(ops, proxySpec(plan, app));
+  let previous = proxy.target;
   const existing = await ops.inspectContainer(app.container);
   if (existing) {
     if (previous === app.container) {

@@ -9,16 +9,20 @@ export interface ProxySpec {
   labels: Record<string, string>;
 }
 
-async function isRunning(ops: DockerOps, name: string): Promise<boolean> {
-  const info = await ops.inspectContainer(name);
-  return info?.State.Running === true;
+export interface ProxyState {
+  /** The environment whose proxy this is (its label), if a proxy container exists. */
+  environment: string | undefined;
+  /** The app container it sends traffic to now (undefined: no proxy running yet). */
+  target: string | undefined;
 }
 
-/** Which app container the proxy sends traffic to now (undefined: no proxy running yet). */
-export async function currentProxyTarget(ops: DockerOps, spec: ProxySpec): Promise<string | undefined> {
-  if (!(await isRunning(ops, spec.container))) return undefined;
+/** What the host's proxy is now: one inspect, plus reading its config when it runs. */
+export async function readProxy(ops: DockerOps, spec: ProxySpec): Promise<ProxyState> {
+  const info = await ops.inspectContainer(spec.container);
+  const environment = info?.Config.Labels?.['stagecraft.environment'];
+  if (!info?.State.Running) return { environment, target: undefined };
   const result = await ops.execInContainer(spec.container, ['cat', NGINX_SITE_PATH], { timeoutMs: 10_000 });
-  return result.exitCode === 0 ? parseNginxTarget(result.stdout) : undefined;
+  return { environment, target: result.exitCode === 0 ? parseNginxTarget(result.stdout) : undefined };
 }
 
 /**
