@@ -21,10 +21,6 @@ const ENGINES: Readonly<Record<EngineName, MigrationEngine>> = {
   command: commandEngine,
 };
 
-export function knownEngines(): readonly string[] {
-  return MIGRATION_ENGINES;
-}
-
 /** The engine named in config; an unknown name is a user error listing the known ones. */
 export function engineFor(name: string): MigrationEngine {
   const engine = (ENGINES as Record<string, MigrationEngine | undefined>)[name];

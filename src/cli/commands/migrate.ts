@@ -5,12 +5,14 @@ import { ExitCode, UserError } from '../../errors.js';
 import { HostConnections } from '../../apply/host-connections.js';
 import { DeployLock, defaultActor } from '../../lock/deploy-lock.js';
 import { imageRef, primaryHost } from '../../plan/plan-deploy.js';
+import { splitImageRef } from '../../remote/docker-ops.js';
 import { ReleaseStore } from '../../releases/store.js';
 import { closestMatch } from '../../config/suggest.js';
 import { MigrationError } from '../../migrate/errors.js';
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT } from '../../migrate/engine-commands.js';
 import { formatMigratePlan } from '../../migrate/format-plan.js';
 import { assemblePlan, readDatabasePlans } from '../../migrate/plan.js';
+import type { MigratePlan } from '../../migrate/plan.js';
 import { engineFor } from '../../migrate/registry.js';
 import { engineTargets } from '../../migrate/target.js';
 import type { EngineTarget, RunOutcome } from '../../migrate/types.js';
@@ -97,13 +99,16 @@ async function chooseImage(loaded: LoadedConfig, options: { image?: string; vers
     const missing = `no completed release of ${loaded.environment} yet: pass --image REF or --version V`;
     return { image: { missing }, shown: null, note: `no image: ${missing}` };
   }
-  const repository = current.image.ref.replace(/:[^:/]+$/, '');
-  const ref = current.image.digest ? `${repository}@${current.image.digest}` : current.image.ref;
+  const ref = current.image.digest ? `${splitImageRef(current.image.ref).repository}@${current.image.digest}` : current.image.ref;
   return { image: { ref }, shown: ref, note: `image of the current release ${current.id} (version ${current.version})`, version: current.version };
 }
 
-function needsImage(loaded: LoadedConfig, databases: readonly string[]): boolean {
-  return databases.some((name) => loaded.config.databases[name]?.migrations.engine !== 'raw');
+const NO_IMAGE: ImageChoice = { image: { missing: 'not needed' }, shown: null };
+
+/** Only container engines need an image: raw databases alone never read the release store. */
+async function imageFor(loaded: LoadedConfig, databases: readonly string[], options: { image?: string; version?: string; config?: string }): Promise<ImageChoice> {
+  const needed = databases.some((name) => loaded.config.databases[name]?.migrations.engine !== 'raw');
+  return needed ? chooseImage(loaded, options) : NO_IMAGE;
 }
 
 function scrubberFor(loaded: LoadedConfig): (text: string) => string {
@@ -147,20 +152,22 @@ function targetsFor(session: Session, databases: readonly string[], image: Image
   );
 }
 
+/** Reads every target's state into the plan `migrate plan` and `migrate run --dry-run` print. */
+async function readPlan(loaded: LoadedConfig, targets: readonly EngineTarget[], image: ImageChoice): Promise<MigratePlan> {
+  const plans = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
+  return assemblePlan({ service: loaded.config.service, environment: loaded.environment, image: image.shown, image_note: image.note }, plans);
+}
+
 export async function runMigratePlan(options: MigratePlanOptions): Promise<void> {
   await withSession(options, async (session) => {
     const { loaded } = session;
     const databases = selectDatabases(loaded, options.database);
-    const image = needsImage(loaded, databases) ? await chooseImage(loaded, options) : { image: { missing: 'not needed' }, shown: null };
+    const image = await imageFor(loaded, databases, options);
     const verbose = options.verbose === true;
     const targets = targetsFor(session, databases, image, (database, line) => {
       if (verbose) process.stderr.write(`[${database}] ${line}\n`);
     });
-    const plans = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
-    const plan = assemblePlan(
-      { service: loaded.config.service, environment: loaded.environment, image: image.shown, image_note: 'note' in image ? image.note : undefined },
-      plans,
-    );
+    const plan = await readPlan(loaded, targets, image);
     process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMigratePlan(plan)}\n`);
     const failed = plan.databases.filter((database) => database.read_error);
     if (failed.length > 0) throw new MigrationError(`could not read the state of ${failed.map((d) => `${d.database} (${d.reason ?? 'unknown error'})`).join('; ')}`);
@@ -201,13 +208,12 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const { loaded } = session;
     const databases = selectDatabases(loaded, options.database, options.strategy);
     if (options.to !== undefined && databases.length !== 1) throw new UserError('--to needs one database: add --database NAME');
-    const image = needsImage(loaded, databases) ? await chooseImage(loaded, options) : { image: { missing: 'not needed' } as const, shown: null };
+    const image = await imageFor(loaded, databases, options);
     const out = options.json ? process.stderr : process.stdout;
     const targets = targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`));
 
     if (options.dryRun) {
-      const plans = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
-      const plan = assemblePlan({ service: loaded.config.service, environment: loaded.environment, image: image.shown }, plans);
+      const plan = await readPlan(loaded, targets, image);
       if (options.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
       else {
         for (const database of plan.databases) {
@@ -258,7 +264,7 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
       throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (only raw does); use the tool's own rollback command`);
     }
     const out = options.json ? process.stderr : process.stdout;
-    const [target] = targetsFor(session, [database!], { image: { missing: 'not needed' }, shown: null }, (db, line) => out.write(`[${db}] ${line}\n`));
+    const [target] = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
     await confirmEnvironment(loaded, `roll back ${steps} migration(s) of ${database} on ${loaded.environment}`, options.yes);
     const outcome = await underDeployLock(session, 'migrate rollback', options.lockWait, () =>
       engine.rollback!(target!, { steps, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout) }),

@@ -83,6 +83,55 @@ function findTarget(files: readonly RawMigrationFile[], to: string | undefined, 
   return index;
 }
 
+/** One SQL file to apply in order: a migration going up, or its down file going down. */
+interface SqlStep {
+  id: string;
+  /** The migration's file: "applied/reverted FILE in N ms". */
+  migration: string;
+  /** The file whose SQL runs, named in failure messages. */
+  file: string;
+  sql: string;
+  /** Logged before it runs. */
+  starting: string;
+  /** Up only: recorded as running before it starts, failed if it fails. */
+  checksum?: string;
+}
+
+/**
+ * Applies the steps in order on `client`, recording each in stagecraft_migrations with `status`;
+ * the first failure stops there and reports the rest as not run.
+ */
+async function applySteps(
+  target: EngineTarget,
+  client: DatabaseClient,
+  steps: readonly SqlStep[],
+  status: 'completed' | 'rolled_back',
+  timing: { timeoutMs: number; timedOut: () => boolean },
+): Promise<RunOutcome> {
+  const done = status === 'completed' ? 'applied' : 'reverted';
+  const outcomes: MigrationOutcome[] = [];
+  for (const [index, step] of steps.entries()) {
+    target.log(step.starting);
+    const started = performance.now();
+    if (step.checksum !== undefined) await markRunning(client, step.id, step.checksum, runBy(target));
+    try {
+      await applySql(client, step.file, step.sql, (c) => markFinished(c, step.id, status, performance.now() - started));
+    } catch (error) {
+      const duration = Math.round(performance.now() - started);
+      const message = target.scrub(failureMessage(error, timing.timedOut(), timing.timeoutMs, step.file));
+      if (step.checksum !== undefined) await markFinished(client, step.id, 'failed', duration, message).catch(() => undefined);
+      target.log(`failed ${message}`);
+      outcomes.push({ id: step.id, outcome: 'failed', duration_ms: duration, error: message });
+      for (const rest of steps.slice(index + 1)) outcomes.push({ id: rest.id, outcome: 'skipped' });
+      return { status: 'failed', migrations: outcomes, error: message, notes: [] };
+    }
+    const duration = Math.round(performance.now() - started);
+    target.log(`${done} ${step.migration} in ${duration} ms`);
+    outcomes.push({ id: step.id, outcome: 'applied', duration_ms: duration });
+  }
+  return { status: 'completed', migrations: outcomes, notes: [] };
+}
+
 export const rawEngine: MigrationEngine = {
   name: 'raw',
   builtin: true,
@@ -115,29 +164,16 @@ export const rawEngine: MigrationEngine = {
         const current = stateById.get(file.id);
         return current === 'pending' || current === 'failed';
       });
-      const outcomes: MigrationOutcome[] = [];
       if (todo.length === 0) target.log('nothing to apply: every migration is applied');
-      for (const [index, file] of todo.entries()) {
-        const noTransaction = isNoTransaction(file.sql);
-        target.log(`applying ${file.file}${noTransaction ? ' (no transaction)' : ''}`);
-        const started = performance.now();
-        await markRunning(client, file.id, file.checksum, runBy(target));
-        try {
-          await applySql(client, file.file, file.sql, (c) => markFinished(c, file.id, 'completed', performance.now() - started));
-        } catch (error) {
-          const duration = Math.round(performance.now() - started);
-          const message = target.scrub(failureMessage(error, timedOut(), options.timeoutMs, file.file));
-          await markFinished(client, file.id, 'failed', duration, message).catch(() => undefined);
-          target.log(`failed ${message}`);
-          outcomes.push({ id: file.id, outcome: 'failed', duration_ms: duration, error: message });
-          for (const rest of todo.slice(index + 1)) outcomes.push({ id: rest.id, outcome: 'skipped' });
-          return { status: 'failed', migrations: outcomes, error: message, notes: [] };
-        }
-        const duration = Math.round(performance.now() - started);
-        target.log(`applied ${file.file} in ${duration} ms`);
-        outcomes.push({ id: file.id, outcome: 'applied', duration_ms: duration });
-      }
-      return { status: 'completed', migrations: outcomes, notes: [] };
+      const steps = todo.map((file) => ({
+        id: file.id,
+        migration: file.file,
+        file: file.file,
+        sql: file.sql,
+        starting: `applying ${file.file}${isNoTransaction(file.sql) ? ' (no transaction)' : ''}`,
+        checksum: file.checksum,
+      }));
+      return applySteps(target, client, steps, 'completed', { timeoutMs: options.timeoutMs, timedOut });
     });
   },
 
@@ -162,28 +198,14 @@ export const rawEngine: MigrationEngine = {
       const drifted = chosen.filter((m) => m.state === 'drifted');
       if (drifted.length > 0) throw new DriftError(target.database, drifted.map((m) => m.file ?? m.id));
 
-      const outcomes: MigrationOutcome[] = [];
-      for (const [index, entry] of chosen.entries()) {
+      // Every down file is read before the first one runs: an unreadable one rolls nothing back.
+      const steps: SqlStep[] = [];
+      for (const entry of chosen) {
         const file = fileById.get(entry.id)!;
         const down = file.down!;
-        const sql = await readFile(down.path, 'utf8');
-        target.log(`reverting ${file.file} with ${down.file}`);
-        const started = performance.now();
-        try {
-          await applySql(client, down.file, sql, (c) => markFinished(c, file.id, 'rolled_back', performance.now() - started));
-        } catch (error) {
-          const duration = Math.round(performance.now() - started);
-          const message = target.scrub(failureMessage(error, timedOut(), options.timeoutMs, down.file));
-          target.log(`failed ${message}`);
-          outcomes.push({ id: file.id, outcome: 'failed', duration_ms: duration, error: message });
-          for (const rest of chosen.slice(index + 1)) outcomes.push({ id: rest.id, outcome: 'skipped' });
-          return { status: 'failed', migrations: outcomes, error: message, notes: [] };
-        }
-        const duration = Math.round(performance.now() - started);
-        target.log(`reverted ${file.file} in ${duration} ms`);
-        outcomes.push({ id: file.id, outcome: 'applied', duration_ms: duration });
+        steps.push({ id: file.id, migration: file.file, file: down.file, sql: await readFile(down.path, 'utf8'), starting: `reverting ${file.file} with ${down.file}` });
       }
-      return { status: 'completed', migrations: outcomes, notes: [] };
+      return applySteps(target, client, steps, 'rolled_back', { timeoutMs: options.timeoutMs, timedOut });
     });
   },
 };
