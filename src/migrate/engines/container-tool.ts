@@ -43,10 +43,10 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
     await ops.pullImage(image, target.registryAuth && image.startsWith(`${target.registryAuth.serveraddress}/`) ? target.registryAuth : undefined);
     pulled.add(pullKey);
   }
-  const name = options.purpose === 'apply' ? target.containerName : `${target.containerName}-status-${randomBytes(3).toString('hex')}`;
-  // A container left by an interrupted earlier run of this same version would block the name.
-  await ops.removeContainer(name, { force: true });
   const stream = options.purpose === 'apply';
+  const name = stream ? target.containerName : `${target.containerName}-status-${randomBytes(3).toString('hex')}`;
+  // A container left by an interrupted earlier run would block the apply name (status names are fresh).
+  if (stream) await ops.removeContainer(name, { force: true });
   const out = lineSplitter((line) => target.log(target.scrub(line)));
   const err = lineSplitter((line) => target.log(target.scrub(line)));
   const result = await ops.runOneOff({

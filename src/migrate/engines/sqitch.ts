@@ -108,15 +108,22 @@ async function check(target: EngineTarget): Promise<SqitchCheck> {
   return parseSqitchCheck(await runStatusTool(target, ['sqitch', 'check'], env(target)));
 }
 
-async function readState(target: EngineTarget, checked?: SqitchCheck): Promise<DatabaseState> {
+/** What a command already read. The plan lists the image's changes, which a deploy leaves as they are: read once. */
+interface Known {
+  checked?: SqitchCheck;
+  planned?: string[];
+}
+
+async function readState(target: EngineTarget, known: Known = {}): Promise<DatabaseState> {
   if ('missing' in target.image) return unreadable(`no app image to run sqitch in: ${target.image.missing}`);
   try {
-    const checkResult = checked ?? (await check(target));
+    const checkResult = known.checked ?? (await check(target));
     if (checkResult.kind === 'error') return unreadable(`sqitch check: ${checkResult.message}`);
     const status = parseSqitchStatus(await runStatusTool(target, target.migrations.plan_command ?? ['sqitch', 'status', '--show-changes'], env(target)));
     if ('error' in status) return unreadable(status.error);
-    const planned = parseSqitchPlan(await runStatusTool(target, ['sqitch', 'plan', '--oneline', '--no-headers'], env(target)));
+    const planned = known.planned ?? parseSqitchPlan(await runStatusTool(target, ['sqitch', 'plan', '--oneline', '--no-headers'], env(target)));
     if ('error' in planned) return unreadable(planned.error);
+    known.planned = planned;
     return sqitchState(checkResult, status, planned);
   } catch (error) {
     return unreadable(`could not run sqitch: ${target.scrub(error instanceof Error ? error.message : String(error))}`);
@@ -143,11 +150,12 @@ export const sqitchEngine: MigrationEngine = {
     const checked = await check(target);
     if (checked.kind === 'diverged') throw new DriftError(target.database, checked.changes);
     if (checked.kind === 'error') throw new MigrationError(`${target.database}: sqitch check failed: ${checked.message}`);
-    const before = await readState(target, checked);
+    const known: Known = { checked };
+    const before = await readState(target, known);
     const argv = target.migrations.command ? [...target.migrations.command] : ['sqitch', 'deploy', ...(options.to ? ['--to', options.to] : [])];
     target.log(`running ${argv.join(' ')} in ${target.containerName}`);
     const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, env: env(target) });
-    const after = await readState(target);
+    const after = await readState(target, { ...(known.planned ? { planned: known.planned } : {}) });
     const failed = run.exitCode !== 0 || run.timedOut;
     const failedId = failed ? sqitchFailedChange(run) : undefined;
     const { migrations, notes } = outcomesFromStatus(before, after, failedId);
