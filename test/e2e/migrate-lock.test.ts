@@ -37,6 +37,8 @@ describe('migration locks', () => {
         databases: {
           app: { url: app.url, engine: 'raw', path: 'db/app', strategy: 'manual' },
           slow: { url: slow.url, engine: 'raw', path: 'db/slow', strategy: 'manual' },
+          // Nothing listens on port 1 of the primary host: connecting is refused at once.
+          gone: { url: 'postgres://e2e_gone:gone-pw-0f3a@127.0.0.1:1/gone', engine: 'raw', path: 'db/app', strategy: 'manual' },
         },
       },
       state,
@@ -69,6 +71,35 @@ describe('migration locks', () => {
     } finally {
       await holder.release();
     }
+  });
+
+  it('migrate run while the deploy lock is held is refused (exit 2) naming the holder, and changes nothing', async () => {
+    const acquired = await project.run('lock', 'acquire', '-m', 'schema freeze');
+    expect(acquired.exitCode, acquired.stderr).toBe(0);
+    try {
+      const result = await project.run('migrate', 'run', '--database', 'app');
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(/deploy lock for .* is held by .*message: "schema freeze"/);
+      expect(await app.query("SELECT to_regclass('stagecraft_migrations') AS t")).toEqual([{ t: null }]);
+    } finally {
+      expect((await project.run('lock', 'release')).exitCode).toBe(0);
+    }
+  });
+
+  it('an unknown --database is a usage error (exit 1) listing the configured ones', async () => {
+    const result = await project.run('migrate', 'run', '--database', 'nope');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('unknown database "nope"');
+    expect(result.stderr).toContain('databases: app, slow, gone');
+  });
+
+  it('an unreachable database fails plan and run with exit 4 naming the database and where it was tried', async () => {
+    for (const command of ['plan', 'run']) {
+      const result = await project.run('migrate', command, '--database', 'gone');
+      expect(result.exitCode, `migrate ${command}: ${result.stderr}`).toBe(4);
+      expect(result.stderr).toContain('gone: cannot connect to 127.0.0.1:1 through 10.201.0.11');
+    }
+    expect((await project.run('lock', 'status')).stdout).toContain('not locked');
   });
 
   it('a run waits for the advisory lock and applies once it is free', async () => {

@@ -212,4 +212,22 @@ describe('raw engine: plan, deploy, failures, drift, manual databases', () => {
     expect(await app.query("SELECT indexname FROM pg_indexes WHERE indexname = 'accounts_email_idx'")).toEqual([]);
     expect(databaseIn(await project.plan(), 'app').would_run).toEqual(['0003_index_account_email', '0004_add_account_plan']);
   });
+
+  it('a failing down file stops the rollback there (exit 4): that migration stays applied, earlier ones are not reverted', async () => {
+    await project.writeFile('db/app/0002_add_account_email.down.sql', 'ALTER TABLE no_such_table DROP COLUMN email;\n');
+    const failed = await project.run('migrate', 'rollback', '--database', 'app', '--steps', '2', '--json');
+    expect(failed.exitCode, failed.stderr).toBe(4);
+    expect(failed.stderr).toContain('0002_add_account_email.down.sql');
+    const outcome = JSON.parse(failed.stdout) as { status: string; migrations: { id: string; outcome: string }[] };
+    expect(outcome.status).toBe('failed');
+    expect(outcome.migrations.map((m) => [m.id, m.outcome])).toEqual([
+      ['0002_add_account_email', 'failed'],
+      ['0001_create_accounts', 'skipped'],
+    ]);
+    const rows = await tracking(app);
+    expect(rows.filter((r) => r.id < '0003').map((r) => [r.id, r.status])).toEqual([
+      ['0001_create_accounts', 'completed'],
+      ['0002_add_account_email', 'completed'],
+    ]);
+  });
 });
