@@ -1,6 +1,7 @@
 import { digestOf } from '../plan/image-ref.js';
 import type { LoadedConfig } from '../config/index.js';
-import { redactText } from '../config/index.js';
+import { appEnvironment, redactText } from '../config/index.js';
+import { registryAuthOf } from '../migrate/target.js';
 import type { DeployPlan, PhaseName } from '../plan/deploy-plan.js';
 import { PHASES } from '../plan/deploy-plan.js';
 import { ReleaseStore } from '../releases/store.js';
@@ -27,16 +28,6 @@ export interface PipelineResult {
   release: Release;
   exitCode: number;
   error?: StagecraftError;
-}
-
-export function appEnvironment(loaded: LoadedConfig, plan: DeployPlan): Record<string, string> {
-  return {
-    ...loaded.config.env.clear,
-    ...loaded.secretEnv,
-    STAGECRAFT_SERVICE: plan.service,
-    STAGECRAFT_ENV: plan.environment,
-    STAGECRAFT_VERSION: plan.version,
-  };
 }
 
 /** A rollback deploys `repository@sha256:…`: record that digest, as a deploy records the one its push printed. */
@@ -130,10 +121,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         actor,
         hosts: connections,
         reporter,
-        registry: config.registry?.username && config.registry.password !== undefined
-          ? { server: config.registry.server, username: config.registry.username, password: config.registry.password }
-          : undefined,
-        appEnv: appEnvironment(loaded, plan),
+        registryAuth: registryAuthOf(loaded),
+        appEnv: appEnvironment(loaded, plan.version),
         databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
         scrub,
       });

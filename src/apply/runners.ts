@@ -7,7 +7,7 @@ import { DEFAULT_MIGRATION_LOCK_TIMEOUT, describeApply } from '../migrate/engine
 import { refuseDrift, runDeployMigration, type DeployStepResult } from '../migrate/deploy-step.js';
 import type { EngineTarget } from '../migrate/types.js';
 import type { Host } from '../remote/host.js';
-import type { RegistryLogin } from '../build/docker-cli.js';
+import type { RegistryAuth } from '../remote/docker-ops.js';
 import { withRegistryLogin } from '../build/docker-cli.js';
 import { buildImage } from '../build/build.js';
 import { pushImage } from '../build/push.js';
@@ -29,16 +29,13 @@ export interface DeployContext {
   actor: string;
   hosts: HostSource;
   reporter: Reporter;
-  registry?: RegistryLogin | undefined;
+  registryAuth?: RegistryAuth | undefined;
   /** Environment of the app's containers: env.clear + env.secret values + STAGECRAFT_* facts. */
   appEnv: Readonly<Record<string, string>>;
   databaseUrls: Readonly<Record<string, string>>;
   scrub: (text: string) => string;
 }
 
-function registryAuth(ctx: DeployContext) {
-  return ctx.registry ? { username: ctx.registry.username, password: ctx.registry.password, serveraddress: ctx.registry.server } : undefined;
-}
 
 export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner> {
   const { plan, reporter } = ctx;
@@ -55,7 +52,9 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
 
   const push: PhaseRunner = async (phase) => {
     if (phase.name !== 'push') return {};
-    const digest = await withRegistryLogin(ctx.registry, (env) => pushImage(plan.image, env, (line) => reporter.output('push', line)));
+    const auth = ctx.registryAuth;
+    const login = auth ? { server: auth.serveraddress, username: auth.username, password: auth.password } : undefined;
+    const digest = await withRegistryLogin(login, (env) => pushImage(plan.image, env, (line) => reporter.output('push', line)));
     imageForHosts = pinnedRef(plan.image, digest);
     return {
       detail: digest,
@@ -161,7 +160,7 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
     host: () => ctx.hosts.get(migration.host),
     image: { ref: image },
     pullImage: ctx.plan.pull_images,
-    registryAuth: registryAuth(ctx),
+    registryAuth: ctx.registryAuth,
     appEnv: { ...ctx.appEnv, STAGECRAFT_DATABASE: migration.database },
     containerName: migration.container,
     log: (line) => ctx.reporter.output(phaseName, ctx.scrub(line), migration.database, true),
@@ -185,7 +184,7 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
     image,
     container,
     env: ctx.appEnv,
-    registryAuth: registryAuth(ctx),
+    registryAuth: ctx.registryAuth,
   });
 
   const undo = async (reason: string) => {

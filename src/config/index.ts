@@ -1,4 +1,5 @@
 export { loadConfig } from './load.js';
+export { appEnvironment } from './app-env.js';
 export type { LoadConfigOptions, LoadedConfig } from './load.js';
 export { ConfigError, formatProblem } from './errors.js';
 export type { ConfigProblem } from './errors.js';

@@ -1,5 +1,6 @@
 /** Builds the engine targets of an environment's databases for the migrate commands. */
 import type { LoadedConfig } from '../config/index.js';
+import { appEnvironment } from '../config/index.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
 import type { Host } from '../remote/host.js';
 import type { EngineTarget } from './types.js';
@@ -27,13 +28,7 @@ export function registryAuthOf(loaded: LoadedConfig): RegistryAuth | undefined {
 export function engineTargets(options: TargetOptions, databases: readonly string[]): EngineTarget[] {
   const { loaded } = options;
   const config = loaded.config;
-  const appEnv = {
-    ...config.env.clear,
-    ...loaded.secretEnv,
-    STAGECRAFT_SERVICE: config.service,
-    STAGECRAFT_ENV: loaded.environment,
-    ...(options.version ? { STAGECRAFT_VERSION: options.version } : {}),
-  };
+  const appEnv = appEnvironment(loaded, options.version);
   return databases.map((database) => {
     const spec = config.databases[database];
     if (!spec) throw new Error(`unknown database ${database}`);
