@@ -14,6 +14,11 @@ export function pinnedRef(ref: string, digest: string): string {
   return `${splitImageRef(ref).repository}@${digest}`;
 }
 
+/** The image a release ran, pinned to its recorded digest when there is one. */
+export function recordedImageRef(image: { ref: string; digest?: string | undefined }): string {
+  return image.digest ? pinnedRef(image.ref, image.digest) : image.ref;
+}
+
 /** The digest a reference is pinned to, if it is. */
 export function digestOf(ref: string): string | undefined {
   return /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];

@@ -5,7 +5,7 @@ import { ExitCode, UserError } from '../../errors.js';
 import { HostConnections } from '../../apply/host-connections.js';
 import { DeployLock, defaultActor } from '../../lock/deploy-lock.js';
 import { imageRef, primaryHost } from '../../plan/plan-deploy.js';
-import { splitImageRef } from '../../remote/docker-ops.js';
+import { recordedImageRef } from '../../plan/image-ref.js';
 import { ReleaseStore } from '../../releases/store.js';
 import { closestMatch } from '../../config/suggest.js';
 import { MigrationError } from '../../migrate/errors.js';
@@ -99,7 +99,7 @@ async function chooseImage(loaded: LoadedConfig, options: { image?: string; vers
     const missing = `no completed release of ${loaded.environment} yet: pass --image REF or --version V`;
     return { image: { missing }, shown: null, note: `no image: ${missing}` };
   }
-  const ref = current.image.digest ? `${splitImageRef(current.image.ref).repository}@${current.image.digest}` : current.image.ref;
+  const ref = recordedImageRef(current.image);
   return { image: { ref }, shown: ref, note: `image of the current release ${current.id} (version ${current.version})`, version: current.version };
 }
 

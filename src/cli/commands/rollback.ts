@@ -1,4 +1,4 @@
-import { pinnedRef } from '../../plan/image-ref.js';
+import { recordedImageRef } from '../../plan/image-ref.js';
 import type { CommonOptions } from '../context.js';
 import { createReporter, durationOption, loadForCommand, storeFileFor } from '../context.js';
 import { planDeploy } from '../../plan/plan-deploy.js';
@@ -16,11 +16,6 @@ export interface RollbackOptions extends CommonOptions {
   json: boolean;
   lockWait?: string;
   yes: boolean;
-}
-
-/** The image a rollback redeploys: the recorded digest, so the bytes are exactly what ran before. */
-export function rollbackImage(release: Release): string {
-  return release.image.digest ? pinnedRef(release.image.ref, release.image.digest) : release.image.ref;
 }
 
 export async function resolveRollbackTarget(releases: readonly Release[], environment: string, to: string): Promise<Release> {
@@ -55,7 +50,8 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
     environment: loaded.environment,
     version: target.version,
     commit: target.commit,
-    rollback: { of: target.id, image: rollbackImage(target) },
+    // The recorded digest: the bytes are exactly what ran before.
+    rollback: { of: target.id, image: recordedImageRef(target.image) },
   });
   if (options.dryRun) {
     process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
