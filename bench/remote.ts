@@ -8,8 +8,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { HostPool } from '../src/remote/index.js';
-import type { Host } from '../src/remote/index.js';
+import { HostPool } from '../src/remote/connect.js';
+import type { Host } from '../src/remote/host.js';
 import { readTestbedState, sshArgv } from '../test/e2e/helpers/testbed-state.js';
 import type { TestbedHost } from '../test/e2e/helpers/testbed-state.js';
 

@@ -34,9 +34,9 @@ export interface ConnectOptions {
   agentSocket?: string | null;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
-export function defaultKnownHostsPath(): string {
+function defaultKnownHostsPath(): string {
   return join(homedir(), '.ssh', 'known_hosts');
 }
 
@@ -56,8 +56,6 @@ export async function connectHost(spec: HostSpec, ssh: SshSettings = {}, options
   });
 }
 
-export type HostOutcome<T> = { host: string; ok: true; value: T } | { host: string; ok: false; error: Error };
-
 /** Runs `fn` over items with at most `concurrency` at once; results keep the input order. */
 export async function mapWithConcurrency<I, O>(items: readonly I[], concurrency: number, fn: (item: I, index: number) => Promise<O>): Promise<O[]> {
   const results = new Array<O>(items.length);
@@ -73,10 +71,6 @@ export async function mapWithConcurrency<I, O>(items: readonly I[], concurrency:
   return results;
 }
 
-function specKey(spec: HostSpec, ssh: SshSettings): string {
-  return `${spec.user ?? ssh.user ?? 'root'}@${spec.address}:${spec.port ?? ssh.port ?? 22}`;
-}
-
 /**
  * Connections to many hosts, each opened once on first use and shared for the whole command.
  * A failed connection is remembered (and reported again) rather than retried.
@@ -84,6 +78,7 @@ function specKey(spec: HostSpec, ssh: SshSettings): string {
 export class HostPool {
   private readonly ssh: SshSettings;
   private readonly options: ConnectOptions;
+  /** By address (each address has one spec). */
   private readonly connections = new Map<string, Promise<Host>>();
   private readonly specs = new Map<string, HostSpec>();
 
@@ -93,41 +88,15 @@ export class HostPool {
     for (const spec of specs) this.specs.set(spec.address, spec);
   }
 
-  /** The host, connecting on first use. */
-  async host(spec: HostSpec): Promise<Host> {
-    const key = specKey(spec, this.ssh);
-    let connection = this.connections.get(key);
+  /** By address, using the spec given to the constructor when there is one (user, port); connects on first use. */
+  async get(address: string): Promise<Host> {
+    let connection = this.connections.get(address);
     if (!connection) {
-      connection = connectHost(spec, this.ssh, this.options);
+      connection = connectHost(this.specs.get(address) ?? { address }, this.ssh, this.options);
       connection.catch(() => undefined); // reported to whoever awaits it
-      this.connections.set(key, connection);
+      this.connections.set(address, connection);
     }
     return connection;
-  }
-
-  /** By address, using the spec given to the constructor when there is one (user, port). */
-  async get(address: string): Promise<Host> {
-    return this.host(this.specs.get(address) ?? { address });
-  }
-
-  /**
-   * Connects to every host (in parallel, up to `concurrency`) and runs `fn` on each. One host's
-   * failure — connecting or in `fn` — does not stop the others; every outcome is returned, in order.
-   */
-  async forEachHost<T>(
-    hosts: readonly (HostSpec | string)[],
-    fn: (host: Host) => Promise<T>,
-    options: { concurrency?: number } = {},
-  ): Promise<HostOutcome<T>[]> {
-    return mapWithConcurrency(hosts, options.concurrency ?? 8, async (entry): Promise<HostOutcome<T>> => {
-      const spec = typeof entry === 'string' ? (this.specs.get(entry) ?? { address: entry }) : entry;
-      try {
-        const host = await this.host(spec);
-        return { host: spec.address, ok: true, value: await fn(host) };
-      } catch (error) {
-        return { host: spec.address, ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-      }
-    });
   }
 
   /** Closes every connection that was opened. */

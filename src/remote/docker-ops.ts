@@ -5,10 +5,12 @@
 import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
+import { splitImageRef } from '../plan/image-ref.js';
 import { DockerOperationError, HostError } from './errors.js';
 import type { HostErrorOptions } from './errors.js';
 import { OutputTail } from './output-tail.js';
 import { singleFileTar } from './tar.js';
+
 
 export interface RegistryAuth {
   username: string;
@@ -84,15 +86,6 @@ function statusOf(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Splits `registry:5000/repo:tag` or `repo@sha256:…` into what the pull API takes. */
-export function splitImageRef(ref: string): { repository: string; tag: string } {
-  const at = ref.indexOf('@');
-  if (at >= 0) return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
-  const colon = ref.lastIndexOf(':');
-  if (colon > ref.lastIndexOf('/')) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { repository: ref, tag: 'latest' };
-}
-
 function labelFilters(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
 }
@@ -115,15 +108,6 @@ export class DockerOps {
   constructor(docker: Dockerode, context: DockerOpsContext) {
     this.docker = docker;
     this.context = context;
-  }
-
-  get hostName(): string {
-    return this.context.name;
-  }
-
-  async engineVersion(): Promise<string> {
-    const version = await this.call('docker version', () => this.docker.version());
-    return version.Version;
   }
 
   /** Pulls an image, reading the progress stream to its end so errors inside it are not missed. */

@@ -2,7 +2,6 @@
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { DockerOps } from './docker-ops.js';
-import type { OneOffResult, OneOffSpec, RegistryAuth } from './docker-ops.js';
 import type { HostErrorOptions } from './errors.js';
 import type { ExecOptions, ExecResult, Host, UploadOptions } from './host.js';
 
@@ -35,13 +34,5 @@ export abstract class HostBase implements Host {
       this.opsPromise = undefined;
     });
     return this.opsPromise;
-  }
-
-  async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
-    return (await this.dockerOps()).pullImage(ref, auth);
-  }
-
-  async runOneOff(spec: OneOffSpec): Promise<OneOffResult> {
-    return (await this.dockerOps()).runOneOff(spec);
   }
 }

@@ -1,8 +1,8 @@
 /** What deploy, migrate and rollout need from a target machine, whatever the transport. */
+import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
-import type { DockerOps, OneOffResult, OneOffSpec, RegistryAuth } from './docker-ops.js';
-import { HostCommandError } from './errors.js';
+import type { DockerOps } from './docker-ops.js';
 import type { HostErrorOptions } from './errors.js';
 
 export interface ExecOptions {
@@ -51,12 +51,6 @@ export interface Host {
   /** Higher-level container operations on this host's engine. */
   dockerOps(): Promise<DockerOps>;
 
-  /** Same as `(await dockerOps()).pullImage(...)`. */
-  pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
-
-  /** Same as `(await dockerOps()).runOneOff(...)`. */
-  runOneOff(spec: OneOffSpec): Promise<OneOffResult>;
-
   /**
    * A TCP connection to `address:port` as seen from the host (e.g. a container's IP on a Docker
    * network), over SSH a direct-tcpip channel. Socket-like enough for `http.request`'s createConnection.
@@ -83,25 +77,17 @@ export interface Host {
   close(): Promise<void>;
 }
 
-/** Runs argv and fails with HostCommandError (naming the host and the command) unless it exits 0. */
-export async function execChecked(host: Host, argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-  const result = await host.exec(argv, options);
-  if (result.exitCode !== 0) {
-    const stderr = result.stderr.trim();
-    throw new HostCommandError(
-      host.name,
-      `${argv.join(' ')} exited with ${result.exitCode}${stderr ? `: ${lastLines(stderr, 5)}` : ''}`,
-      result,
-      { exitCode: host.errorExitCode },
-    );
-  }
-  return result;
-}
-
 export function lastLines(text: string, count: number): string {
   return text.split('\n').slice(-count).join('\n');
 }
 
 export function formatMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/** 128 + the signal's number, as shells report it; accepts `SIGTERM` and `TERM` (ssh2 gives either). */
+export function signalExitCode(signal: string): number {
+  const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+  const number = (osConstants.signals as Record<string, number | undefined>)[name];
+  return 128 + (number ?? 0);
 }

@@ -9,15 +9,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DockerOperationError,
-  HostConnectionError,
-  HostKeyVerificationError,
-  HostPool,
-  LocalHost,
-  connectHost,
-} from '../../src/remote/index.js';
-import type { Host, RegistryAuth, SshSettings } from '../../src/remote/index.js';
+import { connectHost, HostPool } from '../../src/remote/connect.js';
+import type { SshSettings } from '../../src/remote/connect.js';
+import type { RegistryAuth } from '../../src/remote/docker-ops.js';
+import { DockerOperationError, HostConnectionError, HostKeyVerificationError } from '../../src/remote/errors.js';
+import type { Host } from '../../src/remote/host.js';
+import { LocalHost } from '../../src/remote/local-host.js';
 import { readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedHost, TestbedState } from './helpers/testbed-state.js';
 
@@ -27,6 +24,21 @@ let auth: RegistryAuth;
 let busybox: string;
 const run = randomBytes(4).toString('hex');
 const labels = { 'stagecraft.test': 'remote-e2e', 'stagecraft.test-run': run };
+
+type Outcome<T> = { host: string; ok: true; value: T } | { host: string; ok: false; error: Error };
+
+/** Runs `fn` on every host at once; one host's failure (connecting or in `fn`) does not stop the others. */
+function onEachHost<T>(pool: HostPool, addresses: readonly string[], fn: (host: Host) => Promise<T>): Promise<Outcome<T>[]> {
+  return Promise.all(
+    addresses.map(async (address): Promise<Outcome<T>> => {
+      try {
+        return { host: address, ok: true, value: await fn(await pool.get(address)) };
+      } catch (error) {
+        return { host: address, ok: false, error: error as Error };
+      }
+    }),
+  );
+}
 
 /** A value that breaks anything that builds shell strings: quotes, substitution, `;`, newlines. */
 function nastyValue(marker: string): string {
@@ -76,12 +88,14 @@ describe('remote layer on the testbed', () => {
 
   it('pulls from the auth registry and runs one-off containers on 3 hosts in parallel', async () => {
     const hosts = state.hosts.slice(0, 3);
-    const outcomes = await pool.forEachHost(
+    const outcomes = await onEachHost(
+      pool,
       hosts.map((h) => h.address),
       async (host) => {
-        await host.pullImage(busybox, auth);
+        const ops = await host.dockerOps();
+        await ops.pullImage(busybox, auth);
         const index = hosts.findIndex((h) => h.address === host.name);
-        return host.runOneOff({
+        return ops.runOneOff({
           image: busybox,
           name: `sc-e2e-oneoff-${run}-${index}`,
           cmd: ['sh', '-c', 'echo "out from $1"; echo "err from $1" >&2; exit "$2"', 'sh', host.name, String(index * 3)],
@@ -89,7 +103,6 @@ describe('remote layer on the testbed', () => {
           timeoutMs: 60_000,
         });
       },
-      { concurrency: 3 },
     );
     hosts.forEach((h, index) => {
       const outcome = outcomes[index];
@@ -109,7 +122,7 @@ describe('remote layer on the testbed', () => {
 
   it('surfaces a registry auth failure naming the host and the image', async () => {
     const host = await pool.get(state.hosts[0]!.address);
-    const error = await host.pullImage(busybox, { ...auth, password: 'wrong-password' }).then(
+    const error = await (await host.dockerOps()).pullImage(busybox, { ...auth, password: 'wrong-password' }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -123,8 +136,9 @@ describe('remote layer on the testbed', () => {
     const host = await pool.get(state.hosts[0]!.address);
     const marker = `/tmp/stagecraft-pwned-${run}`;
     const value = nastyValue(marker);
-    await host.pullImage(busybox, auth);
-    const result = await host.runOneOff({
+    const ops = await host.dockerOps();
+    await ops.pullImage(busybox, auth);
+    const result = await ops.runOneOff({
       image: busybox,
       name: `sc-e2e-env-${run}`,
       cmd: ['sh', '-c', 'printf "%s" "$NASTY"; if [ -e "$1" ]; then echo "marker exists in container" >&2; fi', 'sh', marker],
@@ -153,9 +167,10 @@ describe('remote layer on the testbed', () => {
 
   it('stops a one-off container past its timeout, reports it, and removes it', async () => {
     const host = await pool.get(state.hosts[2]!.address);
-    await host.pullImage(busybox, auth);
+    const ops = await host.dockerOps();
+    await ops.pullImage(busybox, auth);
     const name = `sc-e2e-timeout-${run}`;
-    const result = await host.runOneOff({
+    const result = await ops.runOneOff({
       image: busybox,
       name,
       cmd: ['sh', '-c', 'echo started; sleep 600'],
@@ -166,7 +181,6 @@ describe('remote layer on the testbed', () => {
     expect(result.timedOut).toBe(true);
     expect([137, 143]).toContain(result.exitCode);
     expect(result.stdoutTail).toBe('started\n');
-    const ops = await host.dockerOps();
     expect(await ops.inspectContainer(name)).toBeUndefined();
     expect(await ops.listContainers({ labels })).toEqual([]);
   });
@@ -187,7 +201,7 @@ describe('remote layer on the testbed', () => {
   it('drives containers through the API: network, files into a container, exec, labels, TCP from the host', async () => {
     const host = await pool.get(state.hosts[1]!.address);
     const ops = await host.dockerOps();
-    await host.pullImage(busybox, auth);
+    await ops.pullImage(busybox, auth);
     const network = `sc-e2e-net-${run}`;
     const networkId = await ops.ensureNetwork(network);
     expect(await ops.ensureNetwork(network)).toBe(networkId);
@@ -259,6 +273,25 @@ describe('connection failures on the testbed', () => {
     );
   });
 
+  it('refuses a changed host key (possible man-in-the-middle), naming the recorded line', async () => {
+    const h1 = state.hosts[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'sc-e2e-mitm-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'impostor')]);
+    const impostor = readFileSync(join(dir, 'impostor.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const file = join(dir, 'known_hosts');
+    writeFileSync(file, `${h1.address} ${impostor}\n`);
+    const error = await connectHost({ address: h1.address, port: h1.port }, { ...ssh, known_hosts: file }, { agentSocket: null }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(HostKeyVerificationError);
+    expect((error as HostKeyVerificationError).reason).toBe('host-key-changed');
+    expect((error as Error).message).toBe(
+      `${h1.address}: HOST KEY MISMATCH: the server offered ssh-ed25519 ${fingerprintOfKnownHost(h1.address)}, which is not the ssh-ed25519 key recorded in ${file}:1. ` +
+        'Someone could be intercepting the connection (man-in-the-middle); refusing to connect',
+    );
+  });
+
   it('reports a wrong private key as an authentication error', async () => {
     const h1 = state.hosts[0]!;
     const key = join(mkdtempSync(join(tmpdir(), 'sc-e2e-key-')), 'id_ed25519');
@@ -282,9 +315,10 @@ describe('connection failures on the testbed', () => {
       expect(execFileSync('ip', ['-o', 'link', 'show', 'dev', cable]).toString()).toMatch(/state DOWN/);
       process.stdout.write(`[remote e2e] cable ${cable} of ${h3.netns} (${h3.address}) is down\n`);
       const started = Date.now();
-      const outcomes = await pool.forEachHost([h1.address, h2.address, h3.address], async (host) => {
-        await host.pullImage(busybox, auth);
-        const result = await host.runOneOff({ image: busybox, name: `sc-e2e-linkdown-${run}`, cmd: ['echo', host.name], labels, timeoutMs: 60_000 });
+      const outcomes = await onEachHost(pool, [h1.address, h2.address, h3.address], async (host) => {
+        const ops = await host.dockerOps();
+        await ops.pullImage(busybox, auth);
+        const result = await ops.runOneOff({ image: busybox, name: `sc-e2e-linkdown-${run}`, cmd: ['echo', host.name], labels, timeoutMs: 60_000 });
         return result.stdoutTail.trim();
       });
       process.stdout.write(`[remote e2e] link-down run finished in ${Date.now() - started} ms (connect timeout ${connectTimeoutMs} ms)\n`);
@@ -310,7 +344,8 @@ describe('one SSH connection per host', () => {
     const before = hosts.map(acceptedConnections);
     const pool = new HostPool(ssh, { agentSocket: null }, hosts.map((h) => ({ address: h.address, port: h.port })));
     try {
-      const outcomes = await pool.forEachHost(
+      const outcomes = await onEachHost(
+        pool,
         hosts.map((h) => h.address),
         async (host: Host) => {
           const docker = await host.docker();
@@ -321,8 +356,9 @@ describe('one SSH connection per host', () => {
           const path = `/tmp/stagecraft-e2e-one-${run}-${host.name}`;
           await host.uploadFile(path, 'x', 0o600);
           await host.removeFile(path);
-          await host.pullImage(busybox, auth);
-          await host.runOneOff({ image: busybox, name: `sc-e2e-one-${run}`, cmd: ['true'], labels, timeoutMs: 60_000 });
+          const ops = await host.dockerOps();
+          await ops.pullImage(busybox, auth);
+          await ops.runOneOff({ image: busybox, name: `sc-e2e-one-${run}`, cmd: ['true'], labels, timeoutMs: 60_000 });
           return host.name;
         },
       );
@@ -342,8 +378,9 @@ describe('LocalHost against a real engine', () => {
     process.env.DOCKER_HOST = state.hosts[0]!.docker_host;
     try {
       const host = new LocalHost();
-      await host.pullImage(busybox, auth);
-      const result = await host.runOneOff({
+      const ops = await host.dockerOps();
+      await ops.pullImage(busybox, auth);
+      const result = await ops.runOneOff({
         image: busybox,
         name: `sc-e2e-local-${run}`,
         cmd: ['sh', '-c', 'printf "%s" "$V"; exit 3'],

@@ -43,34 +43,23 @@ describe('connectHost', () => {
 });
 
 describe('HostPool', () => {
-  it("runs on every host; one host's failure does not stop the others", async () => {
+  it('connects each host once, remembers a failed connection, and keeps hosts apart', async () => {
     const pool = new HostPool(ssh, { agentSocket: null }, [{ address: '127.0.0.2', port: closedPort }]);
     const before = server.acceptedConnections;
-    const outcomes = await pool.forEachHost(['127.0.0.1', '127.0.0.2', 'local'], async (host) => {
-      const result = await host.exec(['echo', host.name]);
-      return result.stdout.trim();
-    });
-    expect(outcomes[0]).toEqual({ host: '127.0.0.1', ok: true, value: '127.0.0.1' });
-    expect(outcomes[1]?.ok).toBe(false);
-    const failure = outcomes[1] as { ok: false; error: Error };
-    expect(failure.error).toBeInstanceOf(HostConnectionError);
-    expect(failure.error.message).toMatch(/^127\.0\.0\.2: connection refused/);
-    expect(outcomes[2]).toEqual({ host: 'local', ok: true, value: 'local' });
+    const [ok, refused, local] = await Promise.allSettled(['127.0.0.1', '127.0.0.2', 'local'].map((address) => pool.get(address)));
+    expect(ok?.status).toBe('fulfilled');
+    expect((await pool.get('127.0.0.1')).name).toBe('127.0.0.1');
+    expect(refused?.status).toBe('rejected');
+    const error = (refused as PromiseRejectedResult).reason as Error;
+    expect(error).toBeInstanceOf(HostConnectionError);
+    expect(error.message).toMatch(/^127\.0\.0\.2: connection refused/);
+    expect(local).toMatchObject({ status: 'fulfilled', value: { name: 'local' } });
 
-    // The same host object (and connection) is reused for later work.
-    const again = await pool.forEachHost(['127.0.0.1'], async (host) => (await host.exec(['true'])).exitCode);
-    expect(again).toEqual([{ host: '127.0.0.1', ok: true, value: 0 }]);
+    // The same host object (and connection) is reused for later work; a failure is reported again, not retried.
     expect(await pool.get('127.0.0.1')).toBe(await pool.get('127.0.0.1'));
+    expect((await (await pool.get('127.0.0.1')).exec(['true'])).exitCode).toBe(0);
+    await expect(pool.get('127.0.0.2')).rejects.toBe(error);
     expect(server.acceptedConnections - before).toBe(1);
-    await pool.close();
-  });
-
-  it('reports errors thrown by the work itself per host', async () => {
-    const pool = new HostPool(ssh, { agentSocket: null });
-    const outcomes = await pool.forEachHost(['local'], async () => {
-      throw new Error('boom');
-    });
-    expect(outcomes).toEqual([{ host: 'local', ok: false, error: new Error('boom') }]);
     await pool.close();
   });
 });
