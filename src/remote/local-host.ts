@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { constants as osConstants, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import type Dockerode from 'dockerode';
@@ -15,7 +15,7 @@ import { ExitCode } from '../errors.js';
 import { DockerEngineError, HostCommandError, HostError, HostFileExistsError } from './errors.js';
 import type { HostErrorOptions } from './errors.js';
 import { HostBase } from './host-base.js';
-import { formatMode } from './host.js';
+import { formatMode, signalExitCode } from './host.js';
 import type { ExecOptions, ExecResult, UploadOptions } from './host.js';
 import { OutputTail } from './output-tail.js';
 
@@ -64,10 +64,7 @@ export class LocalHost extends HostBase {
       throw new HostCommandError(this.name, `${file} timed out after ${(options.timeoutMs ?? 0) / 1000}s`, { stderr }, { exitCode: this.errorExitCode });
     }
     if (typeof result.exitCode === 'number') return { exitCode: result.exitCode, stdout, stderr };
-    if (result.signal) {
-      const number = (osConstants.signals as Record<string, number>)[result.signal] ?? 0;
-      return { exitCode: 128 + number, stdout, stderr };
-    }
+    if (result.signal) return { exitCode: signalExitCode(result.signal), stdout, stderr };
     // Could not start at all (ENOENT, EACCES): report it the way a shell on a remote host would.
     const code = errnoCode(result.cause);
     return { exitCode: code === 'ENOENT' ? 127 : 126, stdout, stderr: stderr || `${file}: ${result.shortMessage}\n` };

@@ -3,7 +3,6 @@
  * the Docker API (through `docker system dial-stdio` channels) are all channels on it.
  */
 import { readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import Docker from 'dockerode';
 import type Dockerode from 'dockerode';
 import type { Agent } from 'node:http';
@@ -23,7 +22,7 @@ import {
   HostKeyVerificationError,
 } from './errors.js';
 import type { HostErrorOptions } from './errors.js';
-import { formatMode, lastLines } from './host.js';
+import { formatMode, lastLines, signalExitCode } from './host.js';
 import type { ExecOptions, ExecResult, UploadOptions } from './host.js';
 import { HostBase } from './host-base.js';
 import {
@@ -88,13 +87,6 @@ const READ_MISSING_EXIT = 66;
 
 function secondsText(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
-}
-
-/** 128 + the signal's number, as shells report it; ssh2 names signals `SIGTERM` (OpenSSH sends `TERM`). */
-export function signalExitCode(signal: string): number {
-  const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-  const number = (osConstants.signals as Record<string, number | undefined>)[name];
-  return 128 + (number ?? 0);
 }
 
 function isChannelOpenFailure(error: unknown): boolean {
@@ -373,8 +365,26 @@ export class SshHost extends HostBase {
     });
   }
 
-  /** Opens an exec channel within the channel limit, adapting if the server allows fewer. */
+  /** Opens an exec channel running `command`; `label` names it in the error. */
   private async openChannel(command: string, label: string): Promise<ClientChannel> {
+    try {
+      return await this.openWithinLimit((done) => this.client.exec(command, done), { fewerOnRefusal: true });
+    } catch (error) {
+      if (error instanceof HostError) throw error;
+      throw new HostCommandError(this.name, `cannot open an SSH channel for ${label}: ${(error as Error).message}`, {}, { exitCode: this.errorExitCode });
+    }
+  }
+
+  /**
+   * Opens a channel of any kind within the channel limit; fails with the lost connection when
+   * that is the reason. `fewerOnRefusal`: a refused session means the server allows fewer
+   * (sshd's MaxSessions), so lower the limit and wait for a slot instead (not for direct-tcpip,
+   * whose refusals come from the target).
+   */
+  private async openWithinLimit(
+    open: (done: (error: Error | undefined, channel: ClientChannel) => void) => void,
+    { fewerOnRefusal }: { fewerOnRefusal: boolean },
+  ): Promise<ClientChannel> {
     for (;;) {
       const failure = this.transportFailure();
       if (failure) throw failure;
@@ -382,7 +392,7 @@ export class SshHost extends HostBase {
       try {
         const channel = await new Promise<ClientChannel>((resolve, reject) => {
           try {
-            this.client.exec(command, (error, opened) => (error ? reject(error) : resolve(opened)));
+            open((error, opened) => (error ? reject(error) : resolve(opened)));
           } catch (error) {
             reject(error);
           }
@@ -392,14 +402,11 @@ export class SshHost extends HostBase {
       } catch (error) {
         const othersOpen = this.limiter.activeCount - 1;
         release();
-        if (isChannelOpenFailure(error) && othersOpen > 0) {
+        if (fewerOnRefusal && isChannelOpenFailure(error) && othersOpen > 0) {
           this.limiter.lowerLimitTo(othersOpen);
           continue;
         }
-        throw (
-          this.transportFailure() ??
-          new HostCommandError(this.name, `cannot open an SSH channel for ${label}: ${(error as Error).message}`, {}, { exitCode: this.errorExitCode })
-        );
+        throw this.transportFailure() ?? error;
       }
     }
   }
@@ -449,29 +456,16 @@ export class SshHost extends HostBase {
   }
 
   async openTcp(address: string, port: number): Promise<Duplex> {
-    const failure = this.transportFailure();
-    if (failure) throw failure;
-    const release = await this.limiter.acquire();
     try {
-      const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        try {
-          this.client.forwardOut('127.0.0.1', 0, address, port, (error, opened) => (error ? reject(error) : resolve(opened)));
-        } catch (error) {
-          reject(error);
-        }
-      });
-      channel.once('close', release);
+      const channel = await this.openWithinLimit((done) => this.client.forwardOut('127.0.0.1', 0, address, port, done), { fewerOnRefusal: false });
       return new ChannelSocket(channel);
     } catch (error) {
-      release();
-      throw (
-        this.transportFailure() ??
-        new HostError(this.name, `cannot open a TCP connection to ${address}:${port} through SSH: ${(error as Error).message}`, {
-          exitCode: this.errorExitCode,
-          // Health checks and the raw migration engine reach containers and databases this way.
-          ...(/prohibited/i.test((error as Error).message) ? { hint: 'allow it in the host\'s sshd_config: AllowTcpForwarding yes' } : {}),
-        })
-      );
+      if (error instanceof HostError) throw error;
+      throw new HostError(this.name, `cannot open a TCP connection to ${address}:${port} through SSH: ${(error as Error).message}`, {
+        exitCode: this.errorExitCode,
+        // Health checks and the raw migration engine reach containers and databases this way.
+        ...(/prohibited/i.test((error as Error).message) ? { hint: 'allow it in the host\'s sshd_config: AllowTcpForwarding yes' } : {}),
+      });
     }
   }
 

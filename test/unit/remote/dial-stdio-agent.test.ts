@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelLimiter } from '../../../src/remote/channel-limiter.js';
 import { DialStdioAgent } from '../../../src/remote/dial-stdio-agent.js';
+import type { DialStdioAgentOptions } from '../../../src/remote/dial-stdio-agent.js';
 
 // Stand-ins for the SSH side: each "channel" is a TCP connection to a local server, opened
 // under the same limiter the SSH host uses. The agent logic under test is the real one.
@@ -59,6 +60,13 @@ function get(agent: DialStdioAgent, path: string): Promise<{ status: number; bod
   });
 }
 
+/** An agent (under a limiter of `limit` channels) whose channels reach a server answering `pong`. */
+async function pongAgent(limit: number, options: DialStdioAgentOptions = {}): Promise<{ agent: DialStdioAgent; limiter: ChannelLimiter }> {
+  const port = await listen(createServer((_req, res) => res.end('pong')));
+  const limiter = new ChannelLimiter(limit);
+  return { agent: new DialStdioAgent(channelOpener(port, limiter), limiter, options), limiter };
+}
+
 describe('DialStdioAgent', () => {
   it('keeps within the channel limit under concurrent requests and completes them all', async () => {
     const server = createServer((req, res) => {
@@ -89,10 +97,7 @@ describe('DialStdioAgent', () => {
   });
 
   it('gives up an idle channel when other work needs the slot (no deadlock)', async () => {
-    const server = createServer((_req, res) => res.end('pong'));
-    const port = await listen(server);
-    const limiter = new ChannelLimiter(1);
-    const agent = new DialStdioAgent(channelOpener(port, limiter), limiter, { idleTimeoutMs: 60_000 });
+    const { agent, limiter } = await pongAgent(1, { idleTimeoutMs: 60_000 });
     await get(agent, '/ping');
     expect(agent.idleSocketCount).toBe(1);
     expect(limiter.activeCount).toBe(1);
@@ -107,10 +112,7 @@ describe('DialStdioAgent', () => {
   });
 
   it('closes idle channels after the idle timeout', async () => {
-    const server = createServer((_req, res) => res.end('pong'));
-    const port = await listen(server);
-    const limiter = new ChannelLimiter(2);
-    const agent = new DialStdioAgent(channelOpener(port, limiter), limiter, { idleTimeoutMs: 50 });
+    const { agent, limiter } = await pongAgent(2, { idleTimeoutMs: 50 });
     await get(agent, '/ping');
     expect(limiter.activeCount).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -138,10 +140,7 @@ describe('DialStdioAgent', () => {
   });
 
   it('stays cheap to inspect (docker-modem inspects request options on every call)', async () => {
-    const server = createServer((_req, res) => res.end('pong'));
-    const port = await listen(server);
-    const limiter = new ChannelLimiter(4);
-    const agent = new DialStdioAgent(channelOpener(port, limiter), limiter);
+    const { agent } = await pongAgent(4);
     await Promise.all(Array.from({ length: 3 }, () => get(agent, '/ping')));
     expect(inspect({ agent }, { showHidden: true, depth: null })).toBe('{ agent: DialStdioAgent { sockets: 0, idle: 3 } }');
     agent.destroy();

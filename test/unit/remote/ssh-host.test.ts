@@ -6,8 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
-import { HostCommandError, HostConnectionError, HostFileExistsError, HostKeyVerificationError } from '../../../src/remote/errors.js';
-import { SshHost, signalExitCode } from '../../../src/remote/ssh-host.js';
+import {
+  DockerEngineError,
+  HostCommandError,
+  HostConnectionError,
+  HostError,
+  HostFileExistsError,
+  HostKeyVerificationError,
+} from '../../../src/remote/errors.js';
+import { signalExitCode } from '../../../src/remote/host.js';
+import { SshHost } from '../../../src/remote/ssh-host.js';
 import type { SshHostOptions } from '../../../src/remote/ssh-host.js';
 import { fingerprintOf, generateKey, startTestSshServer } from './helpers/test-ssh-server.js';
 import type { TestSshServer } from './helpers/test-ssh-server.js';
@@ -254,9 +262,53 @@ describe('SshHost commands and files', () => {
     }
   });
 
+  it('reports a refused TCP target as a host error and keeps the channel limit', async () => {
+    const closed = createTcpServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    // A fresh connection: the one above had its limit lowered on purpose.
+    const fresh = await SshHost.connect(options({ maxChannels: 4 }));
+    try {
+      // With another channel open, a refusal must not read as "the server allows fewer sessions".
+      const busy = fresh.exec(['sleep', '0.2']);
+      const error = await expectRejection(fresh.openTcp('127.0.0.1', port), HostError);
+      expect(error.message).toMatch(new RegExp(`^127\\.0\\.0\\.1: cannot open a TCP connection to 127\\.0\\.0\\.1:${port} through SSH: `));
+      await busy;
+      server.sessions.peak = 0;
+      await Promise.all(Array.from({ length: 4 }, () => fresh.exec(['sleep', '0.1'])));
+      expect(server.sessions.peak).toBe(4);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('gives every channel slot back once its work is done', async () => {
     for (let i = 0; i < 50 && host.openChannelCount > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(host.openChannelCount).toBe(0);
+  });
+});
+
+describe('SshHost Docker engine', () => {
+  it('reports why docker system dial-stdio failed, not "socket hang up"', async () => {
+    // A docker CLI whose engine check passes but whose dial-stdio fails, as with a socket it may not use.
+    const bin = mkdtempSync(join(tmpdir(), 'sc-fake-docker-'));
+    writeFileSync(
+      join(bin, 'docker'),
+      '#!/bin/sh\nif [ "$1" = version ]; then echo 27.0.0; exit 0; fi\necho "permission denied on /var/run/docker.sock" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const previousPath = process.env.PATH;
+    process.env.PATH = `${bin}:${previousPath ?? ''}`;
+    const host = await SshHost.connect(options());
+    try {
+      const docker = await host.docker();
+      const error = await expectRejection(docker.version(), DockerEngineError);
+      expect(error.message).toBe('127.0.0.1: docker system dial-stdio exited with 1: permission denied on /var/run/docker.sock');
+    } finally {
+      process.env.PATH = previousPath;
+      await host.close();
+    }
   });
 });
 
