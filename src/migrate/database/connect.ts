@@ -56,7 +56,8 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
   };
   let stream: ChannelSocket | undefined;
   if (via && via.kind !== 'local') {
-    stream = await via.openTcp(endpoint.host, endpoint.port).then((duplex) => new ChannelSocket(duplex), fail);
+    // Over SSH, openTcp already hands back a ChannelSocket (which pg can connect()); wrap anything else.
+    stream = await via.openTcp(endpoint.host, endpoint.port).then((duplex) => (duplex instanceof ChannelSocket ? duplex : new ChannelSocket(duplex)), fail);
   }
   const tunnel = stream;
   const client = new pg.Client({
