@@ -3,6 +3,7 @@
  * puts the hosts of earlier, already switched batches back on the previous version. Canary
  * deploys to its share of hosts first: when the canary fails, the other hosts are never touched.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestProject, servedVersions, serviceContainers, uniqueService } from './helpers/project.js';
 import { readTestbedState, type TestbedState } from './helpers/testbed-state.js';
@@ -80,5 +81,23 @@ describe('rollout strategies', () => {
     expect(canarySwitched).toBeGreaterThan(-1);
     expect(restStarted).toBeGreaterThan(canarySwitched);
     expect(await servedVersions(hosts, PROXY_PORT)).toEqual(everyHost('s4'));
+  });
+
+  it('a host that cannot be reached fails the rollout naming it; the others keep the old version, the lock is free', async () => {
+    const cable = `scv-${state.hosts[2]!.name}`; // the host side of the testbed's veth for the third host
+    execFileSync('ip', ['link', 'set', 'dev', cable, 'down']);
+    try {
+      await project.configure({ rollout: { strategy: 'all' }, envClear: {} });
+      // s2 was pushed by the first test (its rollout failed later), so --skip-build can use it.
+      const result = await project.run(['deploy', '--env', 'e2e', '--version', 's2', '--skip-build']);
+      expect(result.exitCode, result.stdout + result.stderr).toBe(5);
+      expect(result.stderr).toMatch(new RegExp(`${hosts[2]!.replaceAll('.', '\\.')}: connection timed out after \\d+s`));
+    } finally {
+      execFileSync('ip', ['link', 'set', 'dev', cable, 'up']);
+    }
+    expect(await servedVersions(hosts, PROXY_PORT)).toEqual(everyHost('s4'));
+    expect(await hostsWithContainer('s2')).toEqual([]);
+    const lock = JSON.parse((await project.run(['lock', 'status', '--env', 'e2e', '--json'])).stdout) as { locked: boolean };
+    expect(lock.locked).toBe(false);
   });
 });
