@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { splitImageRef } from '../plan/image-ref.js';
+import { digestOf, splitImageRef } from '../plan/image-ref.js';
 import { DockerOperationError, HostError } from './errors.js';
 import type { HostErrorOptions } from './errors.js';
 import { OutputTail } from './output-tail.js';
@@ -105,13 +105,25 @@ export class DockerOps {
   readonly docker: Dockerode;
   private readonly context: DockerOpsContext;
 
+  private readonly pulled = new Set<string>();
+
   constructor(docker: Dockerode, context: DockerOpsContext) {
     this.docker = docker;
     this.context = context;
   }
 
-  /** Pulls an image, reading the progress stream to its end so errors inside it are not missed. */
+  /**
+   * Pulls an image, reading the progress stream to its end so errors inside it are not missed.
+   * A digest-pinned image already on the host is content-addressed and cannot have changed, so
+   * it costs one inspect instead of a registry round trip; and within one command (one DockerOps
+   * per host) a reference is pulled at most once, so migrations and rollout share the pull.
+   */
   async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
+    if (this.pulled.has(ref)) return;
+    if (digestOf(ref) && (await this.inspectImage(ref))) {
+      this.pulled.add(ref);
+      return;
+    }
     const { repository, tag } = splitImageRef(ref);
     const hint = 'check registry.username and registry.password, and that the image was pushed';
     // Credentials go in the X-Registry-Auth header only (never the query string).
@@ -127,6 +139,7 @@ export class DockerOps {
         hint: /unauthorized|authentication required|denied/i.test(failure) ? hint : undefined,
       });
     }
+    this.pulled.add(ref);
   }
 
   async inspectImage(ref: string): Promise<Dockerode.ImageInspectInfo | undefined> {

@@ -121,15 +121,36 @@ describe('remote layer on the testbed', () => {
   });
 
   it('surfaces a registry auth failure naming the host and the image', async () => {
-    const host = await pool.get(state.hosts[0]!.address);
-    const error = await (await host.dockerOps()).pullImage(busybox, { ...auth, password: 'wrong-password' }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    // A connection of its own: the shared pool's DockerOps has pulled busybox already and would
+    // (rightly) not pull it again within the same command.
+    const target = state.hosts[0]!;
+    const host = await connectHost({ address: target.address, port: target.port }, ssh, { agentSocket: null });
+    const error = await (await host.dockerOps())
+      .pullImage(busybox, { ...auth, password: 'wrong-password' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      .finally(() => host.close());
     expect(error).toBeInstanceOf(DockerOperationError);
     expect((error as Error).message).toMatch(new RegExp(`^${state.hosts[0]!.address.replaceAll('.', '\\.')}: pulling ${busybox.replaceAll('.', '\\.')} failed: .*(unauthorized|authentication required)`));
     expect((error as DockerOperationError).hint).toContain('registry.username');
     expect((error as Error).message).not.toContain('wrong-password');
+  });
+
+  it('does not go to the registry for a digest-pinned image the host already has', async () => {
+    const target = state.hosts[0]!;
+    const host = await connectHost({ address: target.address, port: target.port }, ssh, { agentSocket: null });
+    try {
+      const ops = await host.dockerOps();
+      const info = await ops.inspectImage(busybox);
+      const pinned = info?.RepoDigests?.find((entry) => entry.startsWith(`${busybox.replace(/:[^:/]+$/, '')}@`));
+      expect(pinned).toMatch(/@sha256:[0-9a-f]{64}$/);
+      // Wrong credentials would fail any registry request (previous test): this one makes none.
+      await expect(ops.pullImage(pinned!, { ...auth, password: 'wrong-password' })).resolves.toBeUndefined();
+    } finally {
+      await host.close();
+    }
   });
 
   it('delivers an env value with quotes, $(), ; and newlines verbatim, and nothing runs', async () => {

@@ -26,9 +26,6 @@ export interface ToolRunOptions {
 const STATUS_OUTPUT_CHARS = 4 * 1024 * 1024;
 const STATUS_TIMEOUT_MS = 120_000;
 
-/** Images already pulled on a host during this command. */
-const pulled = new Set<string>();
-
 export function imageOf(target: EngineTarget): string {
   if ('missing' in target.image) throw new MigrationError(`${target.database}: engine ${target.migrations.engine} needs the app image: ${target.image.missing}`);
   return target.image.ref;
@@ -38,10 +35,8 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
   const image = imageOf(target);
   const host = await target.host();
   const ops = await host.dockerOps();
-  const pullKey = `${host.name} ${image}`;
-  if (target.pullImage !== false && !pulled.has(pullKey)) {
+  if (target.pullImage !== false) {
     await ops.pullImage(image, target.registryAuth && image.startsWith(`${target.registryAuth.serveraddress}/`) ? target.registryAuth : undefined);
-    pulled.add(pullKey);
   }
   const stream = options.purpose === 'apply';
   const name = stream ? target.containerName : `${target.containerName}-status-${randomBytes(3).toString('hex')}`;
