@@ -6,12 +6,10 @@
  *   npx tsx bench/remote.ts [--calls 50] [--cli-calls 20]
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { HostPool } from '../src/remote/connect.js';
 import type { Host } from '../src/remote/host.js';
-import { readTestbedState, sshArgv } from '../test/e2e/helpers/testbed-state.js';
-import type { TestbedHost } from '../test/e2e/helpers/testbed-state.js';
+import { acceptedConnections, readTestbedState, sshArgv } from '../test/e2e/helpers/testbed-state.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -41,11 +39,6 @@ async function timed(times: number, fn: () => Promise<unknown>): Promise<number[
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return samples;
-}
-
-function acceptedConnections(host: TestbedHost): number {
-  if (!existsSync(host.sshd_log)) return 0;
-  return readFileSync(host.sshd_log, 'utf8').split('\n').filter((line) => line.includes('Accepted publickey')).length;
 }
 
 async function main(): Promise<void> {

@@ -15,7 +15,7 @@ import type { RegistryAuth } from '../../src/remote/docker-ops.js';
 import { DockerOperationError, HostConnectionError, HostKeyVerificationError } from '../../src/remote/errors.js';
 import type { Host } from '../../src/remote/host.js';
 import { LocalHost } from '../../src/remote/local-host.js';
-import { readTestbedState } from './helpers/testbed-state.js';
+import { acceptedConnections, readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedHost, TestbedState } from './helpers/testbed-state.js';
 
 let state: TestbedState;
@@ -43,11 +43,6 @@ function onEachHost<T>(pool: HostPool, addresses: readonly string[], fn: (host: 
 /** A value that breaks anything that builds shell strings: quotes, substitution, `;`, newlines. */
 function nastyValue(marker: string): string {
   return `it's "quoted" $(touch ${marker}) \`touch ${marker}\`; touch ${marker}\nsecond line ünï ✓\n`;
-}
-
-function acceptedConnections(host: TestbedHost): number {
-  if (!existsSync(host.sshd_log)) return 0;
-  return readFileSync(host.sshd_log, 'utf8').split('\n').filter((line) => line.includes('Accepted publickey')).length;
 }
 
 function fingerprintOfKnownHost(address: string): string {

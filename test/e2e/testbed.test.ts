@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineRequest } from '../../testbed/docker-engine.js';
 import type { TestbedHost, TestbedState } from './helpers/testbed-state.js';
-import { readTestbedState, sshArgv } from './helpers/testbed-state.js';
+import { acceptedConnections, readTestbedState, sshArgv } from './helpers/testbed-state.js';
 
 let state: TestbedState;
 let scratch: string;
@@ -90,7 +90,7 @@ describe('hosts over ssh', () => {
 
   it('logs every accepted key login in the host’s sshd log', async () => {
     const host = hostsUnderTest()[0]!;
-    const count = () => readFileSync(host.sshd_log, 'utf8').split('\n').filter((line) => line.includes('Accepted publickey')).length;
+    const count = () => acceptedConnections(host);
     const before = count();
     expect((await ssh(host, ['true'])).exitCode).toBe(0);
     let after = count();

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { testbedLayout } from '../../../testbed/layout.js';
 import type { TestbedHost, TestbedState } from '../../../testbed/state.js';
 import { readStateFile } from '../../../testbed/state.js';
@@ -36,4 +37,10 @@ export function sshArgv(state: TestbedState, host: TestbedHost): string[] {
     '-p', String(host.port),
     `${state.ssh.user}@${host.address}`,
   ];
+}
+
+/** SSH connections the host's sshd has accepted so far (its log has one line per accepted key login). */
+export function acceptedConnections(host: TestbedHost): number {
+  if (!existsSync(host.sshd_log)) return 0;
+  return readFileSync(host.sshd_log, 'utf8').split('\n').filter((line) => line.includes('Accepted publickey')).length;
 }
