@@ -18,7 +18,7 @@ export interface RollbackOptions extends CommonOptions {
   yes: boolean;
 }
 
-export async function resolveRollbackTarget(releases: readonly Release[], environment: string, to: string): Promise<Release> {
+export function resolveRollbackTarget(releases: readonly Release[], environment: string, to: string): Release {
   if (to === 'previous') {
     const completed = releases.filter((r) => r.environment === environment && r.status === 'completed');
     const target = completed[1];
@@ -45,7 +45,7 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
   const lockWaitMs = durationOption('--lock-wait', options.lockWait);
   const storeFile = storeFileFor(options);
   const releases = await new ReleaseStore(storeFile).list();
-  const target = await resolveRollbackTarget(releases, loaded.environment, options.to);
+  const target = resolveRollbackTarget(releases, loaded.environment, options.to);
   const plan = planDeploy(loaded.config, {
     environment: loaded.environment,
     version: target.version,
