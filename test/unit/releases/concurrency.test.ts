@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { isReleaseId } from '../../../src/releases/id.js';
 import { parseReleasesFile } from '../../../src/releases/schema.js';
+import { acquireFileLock } from '../../../src/releases/lock.js';
 import { ReleaseStore } from '../../../src/releases/store.js';
 import { runWorker } from './fixtures/processes.js';
 
@@ -66,11 +67,52 @@ it('two processes appending 100 releases each: 200 valid records, unique ids, fi
     const versions = oldestFirst.filter((r) => r.actor === label).map((r) => r.version);
     expect(versions).toEqual(Array.from({ length: perWorker }, (_, i) => `${label}-${i}`));
   }
-  // The workers really ran at the same time: their records interleave.
-  const switches = oldestFirst.filter((r, i) => i > 0 && r.actor !== oldestFirst[i - 1]?.actor).length;
-  expect(switches).toBeGreaterThan(1);
 
   // The file's own order (append order) agrees with id order too.
   const fileOrder = parseReleasesFile(await readFile(file, 'utf8'), file).map((r) => r.id);
   expect(fileOrder).toEqual(ids.slice().reverse());
+});
+
+/** Resolves with `probe`'s first defined value, polling between event-loop turns; fails after `timeoutMs`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await nextTurn();
+  }
+}
+
+it('an append in another process waits while the lock is held, then lands', { timeout: 60_000 }, async () => {
+  const lockPath = `${file}.lock`;
+  await mkdir(path.dirname(file), { recursive: true });
+  const held = await acquireFileLock(lockPath);
+  const worker = runWorker(['append', file, '1', 'waiter']);
+  try {
+    await worker.ready;
+    worker.start();
+    // The waiter's candidate lock file appears when it starts trying; its mtime is refreshed on
+    // every attempt, so two changes mean it tried and was refused at least twice.
+    const candidate = await until('the waiter to try the lock', async () => {
+      const names = await readdir(path.dirname(file));
+      if (names.includes('releases.json')) throw new Error('the waiter wrote the store while the lock was held');
+      const name = names.find((n) => n.startsWith('releases.json.lock.') && n.endsWith('.tmp') && !n.includes(held.holder.token));
+      return name === undefined ? undefined : path.join(path.dirname(file), name);
+    });
+    const mtimes = new Set<number>();
+    await until('two refused attempts', async () => {
+      const info = await stat(candidate).catch(() => undefined);
+      if (info === undefined) throw new Error('the waiter stopped trying before the lock was released');
+      mtimes.add(info.mtimeMs);
+      return mtimes.size >= 3 ? true : undefined;
+    });
+    await expect(readFile(file, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  } finally {
+    await held.release();
+  }
+  const result = await worker.done;
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect((await new ReleaseStore(file).list()).map((r) => r.version)).toEqual(['waiter-0']);
 });

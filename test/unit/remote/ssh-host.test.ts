@@ -46,6 +46,20 @@ async function expectRejection<T extends Error>(promise: Promise<unknown>, type:
   return error as T;
 }
 
+/** A command that blocks until `gate` exists, then prints `i`: holds its channel open for as long as the test needs. */
+function gatedEcho(gate: string, i: number): string[] {
+  return ['sh', '-c', 'while [ ! -e "$1" ]; do sleep 0.01; done; echo "$2"', 'sh', gate, String(i)];
+}
+
+/** Waits (polling) until `condition` holds; fails after 10 s naming what it waited for. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 beforeAll(async () => {
   server = await startTestSshServer();
   knownHosts = join(server.dir, 'known_hosts');
@@ -192,15 +206,45 @@ describe('SshHost commands and files', () => {
     expect((await host.exec(['echo', 'still here'])).stdout).toBe('still here\n');
   });
 
-  it('keeps within the channel limit and adapts when the server allows fewer sessions', async () => {
+  it('never has more channels open than its limit', async () => {
+    const fresh = await SshHost.connect(options({ maxChannels: 8 }));
+    const gate = join(server.dir, `gate-limit-${Date.now()}`);
+    try {
+      server.sessions.peak = 0;
+      const runs = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gate, i)));
+      await until('8 channels open', () => server.sessions.open >= 8);
+      writeFileSync(gate, '');
+      const results = await Promise.all(runs);
+      expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
+      // All 20 commands block on the gate, so without the limit all 20 would be open at once.
+      expect(server.sessions.peak).toBe(8);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('adapts when the server allows fewer sessions: refused channels are retried, then none is refused', async () => {
+    const fresh = await SshHost.connect(options({ maxChannels: 8 }));
+    const gates = [join(server.dir, `gate-a-${Date.now()}`), join(server.dir, `gate-b-${Date.now()}`)];
     server.maxSessions = 3;
     server.sessions.peak = 0;
+    server.sessions.refused = 0;
     try {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => host.exec(['sh', '-c', 'sleep 0.05; echo "$1"', 'sh', String(i)])));
-      expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
-      expect(server.sessions.peak).toBeLessThanOrEqual(3);
+      const first = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gates[0]!, i)));
+      await until('3 sessions open and one refused', () => server.sessions.open >= 3 && server.sessions.refused > 0);
+      writeFileSync(gates[0]!, '');
+      expect((await Promise.all(first)).map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
+      const refusedWhileLearning = server.sessions.refused;
+
+      const second = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gates[1]!, i)));
+      await until('3 sessions open again', () => server.sessions.open >= 3);
+      writeFileSync(gates[1]!, '');
+      expect((await Promise.all(second)).map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
+      expect(server.sessions.refused).toBe(refusedWhileLearning);
+      expect(server.sessions.peak).toBe(3);
     } finally {
       server.maxSessions = 64;
+      await fresh.close();
     }
   });
 
@@ -271,12 +315,19 @@ describe('SshHost commands and files', () => {
     const fresh = await SshHost.connect(options({ maxChannels: 4 }));
     try {
       // With another channel open, a refusal must not read as "the server allows fewer sessions".
-      const busy = fresh.exec(['sleep', '0.2']);
+      const gate = join(server.dir, `gate-tcp-${Date.now()}`);
+      const busy = fresh.exec(gatedEcho(gate, 0));
+      await until('the busy channel to be open', () => server.sessions.open === 1);
       const error = await expectRejection(fresh.openTcp('127.0.0.1', port), HostError);
       expect(error.message).toMatch(new RegExp(`^127\\.0\\.0\\.1: cannot open a TCP connection to 127\\.0\\.0\\.1:${port} through SSH: `));
+      writeFileSync(gate, '');
       await busy;
       server.sessions.peak = 0;
-      await Promise.all(Array.from({ length: 4 }, () => fresh.exec(['sleep', '0.1'])));
+      const gate2 = `${gate}-2`;
+      const four = Array.from({ length: 4 }, (_, i) => fresh.exec(gatedEcho(gate2, i)));
+      await until('4 channels open', () => server.sessions.open >= 4);
+      writeFileSync(gate2, '');
+      await Promise.all(four);
       expect(server.sessions.peak).toBe(4);
     } finally {
       await fresh.close();

@@ -35,8 +35,8 @@ export interface TestSshServer {
   clientKey: KeyFiles;
   /** Connections accepted (authenticated) so far. */
   readonly acceptedConnections: number;
-  /** Sessions open right now / at most at once. */
-  readonly sessions: { open: number; peak: number };
+  /** Sessions open right now / at most at once / refused for being over `maxSessions`. */
+  readonly sessions: { open: number; peak: number; refused: number };
   /** Refuse sessions beyond this many open at once (like sshd's MaxSessions). */
   maxSessions: number;
   /** Drops every client connection. */
@@ -57,7 +57,7 @@ export async function startTestSshServer(): Promise<TestSshServer> {
   const allowed = parse(`${clientKey.privatePath}.pub`);
   const clients = new Set<Connection>();
   let accepted = 0;
-  const sessions = { open: 0, peak: 0 };
+  const sessions = { open: 0, peak: 0, refused: 0 };
 
   const state = {
     maxSessions: 64,
@@ -77,6 +77,7 @@ export async function startTestSshServer(): Promise<TestSshServer> {
       accepted += 1;
       client.on('session', (acceptSession, rejectSession) => {
         if (sessions.open >= state.maxSessions) {
+          sessions.refused += 1;
           rejectSession();
           return;
         }
