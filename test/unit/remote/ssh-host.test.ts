@@ -237,7 +237,8 @@ describe('SshHost commands and files', () => {
       const refusedWhileLearning = server.sessions.refused;
 
       const second = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gates[1]!, i)));
-      await until('3 sessions open again', () => server.sessions.open >= 3);
+      // The learned limit may be below 3 (refusals while channels were closing lower it further).
+      await until('channels open again', () => server.sessions.open >= 1);
       writeFileSync(gates[1]!, '');
       expect((await Promise.all(second)).map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
       expect(server.sessions.refused).toBe(refusedWhileLearning);
