@@ -12,6 +12,7 @@
  * created after the stale one has another identity, so a late breaker can never delete it.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { link, open, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,7 +96,9 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
 export async function readLock(lockPath: string): Promise<ObservedLock | undefined> {
   let handle;
   try {
-    handle = await open(lockPath, 'r');
+    // Never through a link (ELOOP): a planted dangling link would otherwise look like a lock
+    // that exists (link() fails) yet cannot be read, and the acquire loop would spin.
+    handle = await open(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

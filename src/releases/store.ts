@@ -9,6 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { displayPath } from '../config/paths.js';
 import { ExitCode, StagecraftError, UserError } from '../errors.js';
+import { refuseSymlink } from '../local-files.js';
 import { removeLeftoverTempFiles, writeFileAtomic } from './atomic-write.js';
 import { isReleaseId, newReleaseId } from './id.js';
 import { acquireFileLock, type FileLockOptions } from './lock.js';
@@ -92,6 +93,7 @@ export class ReleaseStore {
   }
 
   private async readAll(): Promise<Release[]> {
+    await this.refuseLinks(false);
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -108,7 +110,23 @@ export class ReleaseStore {
     });
   }
 
+  /**
+   * Refuses (exit 1) when the file, its lock or the `.stagecraft` folder holding it is a
+   * symbolic link: a cloned repository can plant one pointing outside the project, and the store
+   * never reads or writes through it. Temp and break files are created with O_EXCL, which never
+   * follows a link, and the rename replaces the file itself, so they need no check.
+   */
+  private async refuseLinks(writing: boolean): Promise<void> {
+    const dir = path.dirname(this.file);
+    if (path.basename(dir) === '.stagecraft') {
+      await refuseSymlink(dir, path.dirname(this.displayPath));
+    }
+    await refuseSymlink(this.file, this.displayPath);
+    if (writing) await refuseSymlink(`${this.file}.lock`, `${this.displayPath}.lock`);
+  }
+
   private async lockedReadModifyWrite(change: (releases: Release[]) => { releases: Release[]; result: Release }): Promise<Release> {
+    await this.refuseLinks(true);
     await mkdir(path.dirname(this.file), { recursive: true });
     const lock = await acquireFileLock(`${this.file}.lock`, {
       ...this.options.lock,
@@ -179,7 +197,7 @@ function withoutId(release: Release): Omit<Release, 'id'> {
 function userFacingWriteError(error: unknown, displayPath: string): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof StagecraftError || code === undefined) return error;
-  if (['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EEXIST', 'EISDIR'].includes(code)) {
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EEXIST', 'EISDIR', 'ELOOP'].includes(code)) {
     return new UserError(`cannot write ${displayPath}: ${(error as Error).message}`, { cause: error });
   }
   return error;
