@@ -67,7 +67,17 @@ describe('executePlan', () => {
     expect(Object.fromEntries(Object.entries(release.phases).map(([k, v]) => [k, v.status]))).toEqual({
       build: 'completed', push: 'completed', migrate_pre: 'completed', rollout: 'completed', migrate_post: 'skipped', finalize: 'completed',
     });
-    expect(release.phases.build.duration_ms).toBeGreaterThanOrEqual(0);
+    // Each completed phase records when it ran: duration = finished - started, phases one after another.
+    let previousEnd = Date.parse(release.started_at);
+    for (const name of ['build', 'push', 'migrate_pre', 'rollout', 'finalize'] as const) {
+      const phase = release.phases[name];
+      const started = Date.parse(phase.started_at!);
+      const finished = Date.parse(phase.finished_at!);
+      expect(started).toBeGreaterThanOrEqual(previousEnd);
+      expect(phase.duration_ms).toBe(finished - started);
+      previousEnd = finished;
+    }
+    expect(Date.parse(release.finished_at!)).toBeGreaterThanOrEqual(previousEnd);
     expect(events).toEqual(['start build', 'completed build', 'start push', 'completed push', 'start migrate_pre', 'completed migrate_pre', 'start rollout', 'completed rollout', 'skipped migrate_post', 'start finalize', 'completed finalize']);
   });
 

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isReleaseId, newReleaseId } from '../../../src/releases/id.js';
 
@@ -20,8 +22,20 @@ describe('newReleaseId', () => {
     expect(newReleaseId(at, existing)).toBe(expected);
   });
 
-  it('formats in UTC whatever the local zone', () => {
-    expect(newReleaseId(new Date('2026-01-02T03:04:05.006Z'), [])).toBe('rel-20260102-030405006');
+  it.each(['UTC', 'Pacific/Kiritimati', 'America/Adak'])('formats in UTC whatever the local zone (TZ=%s)', (zone) => {
+    // A process of its own: the zone is read once per process.
+    const script = `import { newReleaseId } from './src/releases/id.ts';
+      const at = new Date('2026-01-02T03:04:05.006Z');
+      console.log(JSON.stringify({ id: newReleaseId(at, []), localDay: at.getDate(), localHour: at.getHours() }));`;
+    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../../../', import.meta.url)),
+      env: { ...process.env, TZ: zone },
+      encoding: 'utf8',
+    });
+    const { id, localDay, localHour } = JSON.parse(output) as { id: string; localDay: number; localHour: number };
+    expect(id).toBe('rel-20260102-030405006');
+    // The zone really applied (so local-time getters would have given another id).
+    expect([localDay, localHour]).toEqual({ UTC: [2, 3], 'Pacific/Kiritimati': [2, 17], 'America/Adak': [1, 17] }[zone]);
   });
 
   it('string order of ids equals the order they were generated in, even within one millisecond', () => {

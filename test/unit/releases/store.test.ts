@@ -124,10 +124,14 @@ describe('list, get and current', () => {
     expect(await store.get('rel-20261120-110000000-00')).toBeUndefined();
   });
 
-  it('returns copies: mutating a result does not change the store', async () => {
+  it('holds no cache: a record another process appended shows up, and reading never writes', async () => {
+    const before = await readFile(file, 'utf8');
     const [newest] = await store.list();
     (newest as Release).version = 'tampered';
-    expect((await store.list())[0]?.version).toBe('s3');
+    expect(await readFile(file, 'utf8')).toBe(before);
+    await new ReleaseStore(file).append(makeRelease({ version: 'from-elsewhere' }));
+    expect((await store.list())[0]?.version).toBe('from-elsewhere');
+    expect((await store.get((await store.list())[1]!.id))?.version).toBe('s3');
   });
 });
 

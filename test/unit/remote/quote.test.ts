@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { quoteArg, quoteArgv } from '../../../src/remote/quote.js';
 
@@ -50,8 +53,11 @@ describe('quoteArgv', () => {
     expect(() => quoteArgv([])).toThrow(/empty/);
   });
 
-  it('does not run command substitutions', () => {
-    execFileSync('/bin/sh', ['-c', quoteArgv(['true', '$(touch /tmp/stagecraft-quote-pwned)', '`touch /tmp/stagecraft-quote-pwned`'])]);
-    expect(() => execFileSync('test', ['-e', '/tmp/stagecraft-quote-pwned'])).toThrow();
+  it('does not run command substitutions: they arrive as text', () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'sc-quote-')), 'pwned');
+    const args = [`$(touch ${marker})`, `\`touch ${marker}\``, `; touch ${marker}`];
+    const output = execFileSync('/bin/sh', ['-c', quoteArgv(['printf', '%s\\n', ...args])], { encoding: 'utf8' });
+    expect(output).toBe(args.map((arg) => `${arg}\n`).join(''));
+    expect(existsSync(marker)).toBe(false);
   });
 });
