@@ -6,7 +6,7 @@ import type { MigrationStrategy } from '../config/index.js';
 import { engineFor } from './registry.js';
 import type { DatabaseState, EngineTarget, MigrationEntry } from './types.js';
 import { pendingOf, unreadable } from './types.js';
-import { StagecraftError } from '../errors.js';
+import { ExitCode, StagecraftError } from '../errors.js';
 
 export type DeployPhase = 'migrate_pre' | 'migrate_post';
 
@@ -101,7 +101,9 @@ export async function readDatabasePlans(targets: readonly { target: EngineTarget
       plans.push(databasePlan(target.database, target.migrations.engine, strategy, state));
     } catch (error) {
       // One unreachable database must not hide the others: it is reported, and the command fails after printing.
-      if (!(error instanceof StagecraftError)) throw error;
+      // A user error (a migration file that is a directory, a bad name…) is not a state to report: the
+      // user's files are wrong, so the command stops there with exit 1 naming them.
+      if (!(error instanceof StagecraftError) || error.exitCode === ExitCode.user) throw error;
       plans.push({ ...databasePlan(target.database, target.migrations.engine, strategy, unreadable(target.scrub(error.message))), read_error: true });
     }
   }

@@ -293,6 +293,8 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
     }
   }
   const problems = reports.reduce((count, report) => count + report.problems.length, 0);
-  if (problems > 0) throw new MigrationError(`${problems} problem(s) in migration files`);
+  // Bad names, unreadable entries and SQL that does not parse are the user's files to fix: exit 1
+  // (exit 4 is for migrations that fail while running).
+  if (problems > 0) throw new UserError(`${problems} problem(s) in migration files`);
 }
 

@@ -3,7 +3,7 @@
  * directory, applied in numeric order. The id of a migration is its file name without `.sql`.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 
@@ -55,7 +55,12 @@ export async function readMigrationFiles(dir: string, displayDir: string): Promi
     if (!name.endsWith('.sql')) continue;
     const match = FILE_NAME.exec(name);
     if (!match) {
-      problems.push(`${name}: expected NNNN_name.sql (or NNNN_name.down.sql)`);
+      problems.push(`${printableName(name)}: expected NNNN_name.sql (or NNNN_name.down.sql)`);
+      continue;
+    }
+    const notAFile = await notARegularFile(path.join(dir, name));
+    if (notAFile !== undefined) {
+      problems.push(`${name}: ${notAFile}; a migration must be a regular file`);
       continue;
     }
     const number = BigInt(match[1]!);
@@ -96,6 +101,51 @@ export async function readMigrationFiles(dir: string, displayDir: string): Promi
       };
     }),
   );
+}
+
+/**
+ * Why the entry at `file` cannot be read as a migration (a directory, a dangling link, a FIFO
+ * that would block the read…), or undefined for a regular file or a link to one.
+ */
+async function notARegularFile(file: string): Promise<string | undefined> {
+  let own;
+  try {
+    own = await lstat(file);
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  if (own.isFile()) return undefined;
+  if (own.isDirectory()) return 'is a directory';
+  if (!own.isSymbolicLink()) return 'is not a regular file (a device, socket or pipe)';
+  try {
+    const target = await stat(file);
+    if (target.isFile()) return undefined;
+    return target.isDirectory() ? 'is a symlink to a directory' : 'is a symlink to something that is not a regular file';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'is a dangling symlink';
+    if (code === 'ELOOP') return 'is a symlink loop';
+    return `is a symlink that cannot be followed (${code ?? (error as Error).message})`;
+  }
+}
+
+/**
+ * A file name as it may be printed: control characters (newlines, ESC of terminal escape
+ * sequences, C1 controls) and invisible or direction-changing Unicode are shown as \n, \x1b,
+ * \u202e…, so a hostile name cannot rewrite the terminal or disguise itself. Quoted when it had any.
+ */
+export function printableName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const unsafe = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+  if (!unsafe.test(name)) return name;
+  const escaped = name.replace(unsafe, (char) => {
+    const code = char.charCodeAt(0);
+    if (char === '\n') return '\\n';
+    if (char === '\r') return '\\r';
+    if (char === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `"${escaped.replace(/"/g, '\\"')}"`;
 }
 
 /** Absolute migrations directory, and how messages show it (relative to the config dir). */
