@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Release } from '../../src/releases/record.js';
-import { TestProject, inspectOnHost, servedVersions, serviceContainers, uniqueService, waitFor } from './helpers/project.js';
+import { TestProject, deployLockFile, inspectOnHost, servedVersions, serviceContainers, uniqueService, waitFor, watchServedVersions } from './helpers/project.js';
 import { readTestbedState, type TestbedState } from './helpers/testbed-state.js';
 
 const PROXY_PORT = 8120;
@@ -20,10 +20,15 @@ function everyHost<T>(value: T): Record<string, T> {
   return Object.fromEntries(hosts.map((address) => [address, value]));
 }
 
+/** The lock as the CLI reports it, checked against the lock file on the primary host itself. */
 async function lockStatus(): Promise<{ locked: boolean; holder: { actor: string; message?: string; acquired_at: string } | null }> {
   const result = await project.run(['lock', 'status', '--env', 'e2e', '--json']);
   expect(result.exitCode, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as { locked: boolean; holder: { actor: string; message?: string; acquired_at: string } | null };
+  const status = JSON.parse(result.stdout) as { locked: boolean; holder: { actor: string; message?: string; acquired_at: string } | null };
+  const file = await deployLockFile(state, hosts[0]!, service, 'e2e');
+  if (status.locked) expect(JSON.parse(file ?? 'null')).toMatchObject(status.holder!);
+  else expect(file, 'lock file on the primary host').toBeUndefined();
+  return status;
 }
 
 /** Where the container of `version` exists (running or not), per host. */
@@ -56,8 +61,10 @@ describe('stagecraft deploy failures', () => {
   it('a failing migration exits 4, stops before the rollout and leaves v1 serving', async () => {
     // The failing command also prints the database URL: the failure path must redact it too.
     await project.configure({ database: { url: state.postgres.url, command: ['sh', '-c', 'echo boom; echo "connecting to $DATABASE_URL" >&2; exit 3'] } });
-    const result = await project.run(['deploy', '--env', 'e2e', '--version', 'vmig']);
+    const deploy = project.run(['deploy', '--env', 'e2e', '--version', 'vmig']);
+    const [result, served] = await Promise.all([deploy, watchServedVersions(hosts, PROXY_PORT, deploy)]);
     await project.configure({ database: undefined });
+    expect(served, 'versions served while the deploy ran').toEqual(Object.fromEntries(hosts.map((address) => [address, ['v1']])));
 
     expect(result.exitCode).toBe(4);
     expect(result.stderr).toMatch(/migrate_pre: main: .*exited with code 3/);
@@ -84,8 +91,11 @@ describe('stagecraft deploy failures', () => {
 
   it('a version that never gets healthy on one host exits 5 and every host keeps serving v1', async () => {
     await project.configure({ envClear: { UNHEALTHY_ON_HOSTS: UNHEALTHY_HOST }, healthcheck: { timeout: '5s' } });
-    const result = await project.run(['deploy', '--env', 'e2e', '--version', 'vsick']);
+    const deploy = project.run(['deploy', '--env', 'e2e', '--version', 'vsick']);
+    const [result, served] = await Promise.all([deploy, watchServedVersions(hosts, PROXY_PORT, deploy)]);
     await project.configure({ envClear: {}, healthcheck: {} });
+    // Healthy hosts wait for the whole batch before switching: none ever served vsick.
+    expect(served, 'versions served while the deploy ran').toEqual(Object.fromEntries(hosts.map((address) => [address, ['v1']])));
 
     expect(result.exitCode).toBe(5);
     expect(result.stderr).toContain(`${UNHEALTHY_HOST}: ${service}-web-vsick not healthy after 5s: GET /up answered 503`);

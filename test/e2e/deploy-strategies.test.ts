@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestProject, servedVersions, serviceContainers, uniqueService } from './helpers/project.js';
+import { TestProject, deployLockFile, servedVersions, serviceContainers, uniqueService } from './helpers/project.js';
 import { readTestbedState, type TestbedState } from './helpers/testbed-state.js';
 
 const PROXY_PORT = 8170;
@@ -99,5 +99,6 @@ describe('rollout strategies', () => {
     expect(await hostsWithContainer('s2')).toEqual([]);
     const lock = JSON.parse((await project.run(['lock', 'status', '--env', 'e2e', '--json'])).stdout) as { locked: boolean };
     expect(lock.locked).toBe(false);
+    expect(await deployLockFile(state, hosts[0]!, service, 'e2e'), 'lock file on the primary host').toBeUndefined();
   });
 });

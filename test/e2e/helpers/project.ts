@@ -293,6 +293,36 @@ export async function removeServiceFromHosts(state: TestbedState, service: strin
   if (ids.length) await execa('docker', ['rmi', '-f', ...ids], { reject: false });
 }
 
+/**
+ * The deploy lock file as it is on the host (read with the `ssh` client, not through
+ * stagecraft), or undefined when there is none.
+ */
+export async function deployLockFile(state: TestbedState, address: string, service: string, environment: string): Promise<string | undefined> {
+  const path = `.stagecraft/locks/${service}-${environment}.json`;
+  const result = await onHost(state, address, ['cat', path]);
+  if (result.exitCode === 0) return result.stdout;
+  if (/No such file/.test(result.stderr)) return undefined;
+  throw new Error(`ssh ${address} cat ${path}: exit ${result.exitCode}: ${result.stderr}`);
+}
+
+/**
+ * Samples what each host's proxy serves until `done` settles; per host, the distinct versions
+ * in the order they were seen ([`v1`] when nothing changed).
+ */
+export async function watchServedVersions(addresses: readonly string[], port: number, done: Promise<unknown>, maxSamples = 5_000): Promise<Record<string, string[]>> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  const seen: Record<string, string[]> = Object.fromEntries(addresses.map((address) => [address, []]));
+  for (let i = 0; i < maxSamples && !finished; i++) {
+    const now = await servedVersions(addresses, port);
+    for (const address of addresses) {
+      const versions = seen[address]!;
+      if (versions.at(-1) !== now[address]) versions.push(now[address]!);
+    }
+  }
+  return seen;
+}
+
 /** GET through a host's proxy; the body, or the error text when nothing answered. */
 export async function fetchText(address: string, port: number, path = '/'): Promise<{ status: number; body: string }> {
   try {
