@@ -25,6 +25,15 @@ async function listen<S extends Server | TcpServer>(server: S): Promise<number> 
 
 const opened = { now: 0, peak: 0, total: 0 };
 
+/** Waits (polling) until `condition` holds; fails after 5 s naming what it waited for. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function channelOpener(port: number, limiter: ChannelLimiter) {
   opened.now = 0;
   opened.peak = 0;
@@ -69,8 +78,18 @@ async function pongAgent(limit: number, options: DialStdioAgentOptions = {}): Pr
 
 describe('DialStdioAgent', () => {
   it('keeps within the channel limit under concurrent requests and completes them all', async () => {
+    // Answers nothing until two requests are in flight at once, so both channels are proven busy
+    // together; after that it answers at once.
+    const held: Array<() => void> = [];
+    let gateOpen = false;
     const server = createServer((req, res) => {
-      setTimeout(() => res.end(`ok ${req.url}`), 20);
+      const answer = () => res.end(`ok ${req.url}`);
+      if (gateOpen) return answer();
+      held.push(answer);
+      if (held.length === 2) {
+        gateOpen = true;
+        for (const release of held.splice(0)) release();
+      }
     });
     const port = await listen(server);
     const limiter = new ChannelLimiter(3);
@@ -114,10 +133,11 @@ describe('DialStdioAgent', () => {
   it('closes idle channels after the idle timeout', async () => {
     const { agent, limiter } = await pongAgent(2, { idleTimeoutMs: 50 });
     await get(agent, '/ping');
+    expect(agent.idleSocketCount).toBe(1);
     expect(limiter.activeCount).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(agent.idleSocketCount).toBe(0);
-    expect(limiter.activeCount).toBe(0);
+    await until('the idle channel to close', () => agent.idleSocketCount === 0);
+    await until('its slot to be given back', () => limiter.activeCount === 0);
+    expect(opened.total).toBe(1);
     agent.destroy();
   });
 
@@ -134,8 +154,9 @@ describe('DialStdioAgent', () => {
     const agent = new DialStdioAgent(channelOpener(port, limiter), limiter);
     const result = await get(agent, '/containers/x/attach');
     expect(result).toEqual({ status: 200, body: 'first last' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(limiter.activeCount).toBe(0);
+    // The channel ended with the body: its slot comes back (not kept alive for reuse).
+    await until('the slot to be given back', () => limiter.activeCount === 0);
+    expect(agent.idleSocketCount).toBe(0);
     agent.destroy();
   });
 
