@@ -8,6 +8,7 @@ import { LocalHost } from '../../src/remote/local-host.js';
 import { rawEngine } from '../../src/migrate/engines/raw.js';
 import type { EngineTarget, RunOutcome } from '../../src/migrate/types.js';
 import { LOCK_CLASS_ID, LOCK_OBJECT_ID } from '../../src/migrate/raw/advisory-lock.js';
+import { deployLockFile } from './helpers/project.js';
 import { readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedState } from './helpers/testbed-state.js';
 import { MigrateProject, scratchDatabase, suitePort, uniqueService } from './helpers/migrate-project.js';
@@ -18,6 +19,8 @@ const SLOW = {
   'db/slow/0002_seed_jobs.sql': "INSERT INTO jobs (name) VALUES ('first');\n",
   'db/slow/0003_jobs_done.sql': 'ALTER TABLE jobs ADD COLUMN done boolean NOT NULL DEFAULT false;\n',
 };
+
+const PRIMARY = '10.201.0.11';
 
 describe('migration locks', () => {
   let state: TestbedState;
@@ -33,7 +36,7 @@ describe('migration locks', () => {
         service: uniqueService('lock'),
         proxyPort: suitePort(40),
         app: 'raw-sql',
-        hosts: ['10.201.0.11'],
+        hosts: [PRIMARY],
         databases: {
           app: { url: app.url, engine: 'raw', path: 'db/app', strategy: 'manual' },
           slow: { url: slow.url, engine: 'raw', path: 'db/slow', strategy: 'manual' },
@@ -51,6 +54,12 @@ describe('migration locks', () => {
     await Promise.all([app, slow].map((db) => db?.drop()));
   });
 
+  /** The CLI says the deploy lock is free, and the primary host has no lock file. */
+  async function expectDeployLockFree(): Promise<void> {
+    expect((await project.run('lock', 'status')).stdout).toContain('not locked');
+    expect(await deployLockFile(state, PRIMARY, project.service, 'e2e'), 'lock file on the primary host').toBeUndefined();
+  }
+
   async function holdAdvisoryLock(db: ScratchDatabase): Promise<{ pid: number; release: () => Promise<void> }> {
     const client = new pg.Client({ connectionString: db.localUrl, application_name: 'e2e lock holder' });
     await client.connect();
@@ -67,7 +76,7 @@ describe('migration locks', () => {
       expect(result.stderr).toContain(`the migration lock is held by pid ${holder.pid}, application "e2e lock holder"`);
       expect(await app.query("SELECT to_regclass('stagecraft_migrations') AS t")).toEqual([{ t: null }]);
       // The deploy lock was released on the way out: a second run is not refused by it.
-      expect((await project.run('lock', 'status')).stdout).toContain('not locked');
+      await expectDeployLockFree();
     } finally {
       await holder.release();
     }
@@ -84,6 +93,7 @@ describe('migration locks', () => {
     } finally {
       expect((await project.run('lock', 'release')).exitCode).toBe(0);
     }
+    await expectDeployLockFree();
   });
 
   it('an unknown --database is a usage error (exit 1) listing the configured ones', async () => {
@@ -99,18 +109,20 @@ describe('migration locks', () => {
       expect(result.exitCode, `migrate ${command}: ${result.stderr}`).toBe(4);
       expect(result.stderr).toContain('gone: cannot connect to 127.0.0.1:1 through 10.201.0.11');
     }
-    expect((await project.run('lock', 'status')).stdout).toContain('not locked');
+    await expectDeployLockFree();
   });
 
   it('a run waits for the advisory lock and applies once it is free', async () => {
     const holder = await holdAdvisoryLock(app);
     const child = project.start(['migrate', 'run', '--database', 'app', '--lock-timeout', '60s']);
     let output = '';
-    const waiting = new Promise<void>((resolve) => {
+    const waiting = new Promise<void>((resolve, reject) => {
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes('waiting up to 60s for the migration lock')) resolve();
       });
+      // An early exit fails the test with the CLI's output instead of waiting for the test timeout.
+      void child.then((result) => reject(new Error(`migrate run exited (${result.exitCode}) before it waited:\n${output}\n${String(result.stderr)}`)));
     });
     try {
       await waiting;
@@ -128,7 +140,7 @@ describe('migration locks', () => {
     ]);
   });
 
-  it('two `migrate run` at once: one waits (deploy lock), never both applying', async () => {
+  it('two `migrate run` at once: one waits for the deploy lock, never both applying', async () => {
     const [first, second] = await Promise.all([
       project.start(['migrate', 'run', '--database', 'slow', '--lock-wait', '60s']),
       project.start(['migrate', 'run', '--database', 'slow', '--lock-wait', '60s']),
@@ -138,6 +150,10 @@ describe('migration locks', () => {
     const outputs = [String(first.stdout), String(second.stdout)];
     expect(outputs.filter((out) => out.includes('slow: completed; 3 applied'))).toHaveLength(1);
     expect(outputs.filter((out) => out.includes('nothing to apply'))).toHaveLength(1);
+    // The deploy lock serialised them: the second never reached the database's advisory lock
+    // while the first held it (it would have said it was waiting for the migration lock).
+    for (const out of outputs) expect(out).not.toContain('for the migration lock');
+    await expectDeployLockFree();
     expect(await slow.query('SELECT id, status FROM stagecraft_migrations ORDER BY id')).toEqual([
       { id: '0001_create_jobs', status: 'completed' },
       { id: '0002_seed_jobs', status: 'completed' },
