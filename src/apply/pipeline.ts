@@ -7,13 +7,12 @@ import { PHASES } from '../plan/deploy-plan.js';
 import { ReleaseStore } from '../releases/store.js';
 import type { Release } from '../releases/record.js';
 import { newReleaseId } from '../releases/id.js';
-import { DeployLock, defaultActor } from '../lock/deploy-lock.js';
 import { runHook, type HookContext } from '../hooks/run-hook.js';
 import { ExitCode, StagecraftError } from '../errors.js';
-import { executePlan, Interrupted } from './executor.js';
+import { executePlan } from './executor.js';
 import { createRunners } from './runners.js';
 import type { Reporter } from './reporter.js';
-import { HostConnections } from './host-connections.js';
+import { withSession } from './session.js';
 
 export interface PipelineOptions {
   loaded: LoadedConfig;
@@ -36,30 +35,6 @@ function recordedImage(ref: string): Release['image'] {
   return digest ? { ref, digest } : { ref };
 }
 
-/** Installs SIGINT/SIGTERM handlers that abort the run instead of killing the process mid-write. */
-function abortOnSignals(controller: AbortController, scrub: (text: string) => string): () => void {
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
-    const handler = () => {
-      if (!controller.signal.aborted) controller.abort(new Interrupted(name));
-    };
-    process.on(name, handler);
-    return () => process.off(name, handler);
-  });
-  // A bug that throws outside any awaited promise must not leave hosts half-switched and the
-  // deploy lock held: stop the run the way an interrupt does, and exit as an internal error.
-  const crashed = (error: unknown) => {
-    process.stderr.write(`internal error: ${scrub(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
-    if (!controller.signal.aborted) controller.abort(new Interrupted('an internal error', ExitCode.internal));
-  };
-  process.on('uncaughtException', crashed);
-  process.on('unhandledRejection', crashed);
-  return () => {
-    handlers.forEach((off) => off());
-    process.off('uncaughtException', crashed);
-    process.off('unhandledRejection', crashed);
-  };
-}
-
 /**
  * deploy and rollback: take the deploy lock on the primary host, record a release, run the
  * hooks and the plan's phases, and always release the lock and close every connection.
@@ -69,7 +44,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const config = loaded.config;
   const scrub = (text: string) => redactText(text, loaded.secretValues);
   const store = new ReleaseStore(options.storeFile);
-  const actor = defaultActor();
   // One read of the store, before any host is touched (a corrupt store stops us here).
   const recorded = await store.list();
   const previous = recorded.find((release) => release.environment === plan.environment && release.status === 'completed');
@@ -85,14 +59,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const hooksPath = config.hooks.path;
   const hookLine = (phase: PhaseName) => (line: string) => reporter.output(phase, line, 'hook', true);
 
-  const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller, scrub);
-  const connections = new HostConnections(loaded);
-  try {
-    const primary = await connections.get(plan.primary);
-    const lock = new DeployLock(primary, plan.service, plan.environment);
-    await lock.acquire({ actor, version: plan.version, command: plan.kind, message: options.lockMessage }, options.lockWaitMs);
-    try {
+  return withSession(loaded, { hostExitCode: ExitCode.rollout }, (session) => {
+    const { actor } = session;
+    const lock = { command: plan.kind, version: plan.version, message: options.lockMessage, waitMs: options.lockWaitMs };
+    return session.underDeployLock(lock, async (signal) => {
       if (plan.phases.some((phase) => phase.name === 'build' && !phase.skip)) {
         await runHook(loaded.dir, hooksPath, 'pre-build', hookContext, hookLine('build'));
       }
@@ -119,7 +89,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         baseDir: loaded.dir,
         releaseId: release.id,
         actor,
-        hosts: connections,
+        hosts: session.hosts,
+        audit: (addresses, fields) => session.audit(addresses, fields),
         reporter,
         registryAuth: registryAuthOf(loaded),
         appEnv: appEnvironment(loaded, plan.version),
@@ -130,7 +101,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       const preDeploy = async () => {
         await runHook(loaded.dir, hooksPath, 'pre-deploy', hookContext, hookLine('migrate_pre'));
       };
-      const result = await executePlan(plan, release.id, store, runners, reporter, controller.signal, scrub, { migrate_pre: preDeploy });
+      const result = await executePlan(plan, release.id, store, runners, reporter, signal, scrub, { migrate_pre: preDeploy });
       let error = result.error;
       if (result.status === 'completed') {
         try {
@@ -141,13 +112,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       }
       const final = (await store.get(release.id)) ?? release;
       return { release: final, exitCode: error ? error.exitCode : ExitCode.ok, ...(error ? { error } : {}) };
-    } finally {
-      await lock.release().catch((error: unknown) => {
-        reporter.info('finalize', `could not release the deploy lock: ${scrub(String((error as Error).message ?? error))}`);
-      });
-    }
-  } finally {
-    removeSignalHandlers();
-    await connections.closeAll();
-  }
+    });
+  });
 }

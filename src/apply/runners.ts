@@ -28,6 +28,8 @@ export interface DeployContext {
   releaseId: string;
   actor: string;
   hosts: HostSource;
+  /** Appends the audit line (after time, actor, service, environment: `fields`) on each host; returns where it failed. */
+  audit: (addresses: readonly string[], fields: readonly string[]) => Promise<{ address: string; error: string }[]>;
   reporter: Reporter;
   registryAuth?: RegistryAuth | undefined;
   /** Environment of the app's containers: env.clear + env.secret values + STAGECRAFT_* facts. */
@@ -64,7 +66,7 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
     };
   };
 
-  const migrate: PhaseRunner = async (phase) => {
+  const migrate: PhaseRunner = async (phase, signal) => {
     // Known drift in a post-deploy database would only surface after the rollout: refuse before it.
     if (phase.name === 'migrate_pre') {
       const post = plan.phases.find((p) => p.name === 'migrate_post');
@@ -79,7 +81,7 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
     }
     const records: MigrationRecord[] = [];
     for (const migration of phase.migrations) {
-      const { record, exitCode } = await runMigration(ctx, phase.name, migration, imageForHosts);
+      const { record, exitCode } = await runMigration(ctx, phase.name, migration, imageForHosts, signal);
       records.push(record);
       if (record.status === 'failed') {
         throw new PhaseFailure(phase.name, `${migration.database}: ${record.error}`, exitCode ?? ExitCode.migration, {
@@ -107,12 +109,9 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
   };
 
   const finalize: PhaseRunner = async () => {
-    const line = [new Date().toISOString(), ctx.actor, plan.service, plan.environment, plan.version, plan.kind, ctx.releaseId].join('\t');
-    await mapWithConcurrency(plan.hosts, 8, async (address) => {
-      const host = await ctx.hosts.get(address);
-      const result = await host.exec(['sh', '-c', 'mkdir -p "$HOME/.stagecraft" && printf "%s\\n" "$1" >> "$HOME/.stagecraft/audit.log"', 'sh', line]);
-      if (result.exitCode !== 0) reporter.info('finalize', `could not append to ~/.stagecraft/audit.log: ${result.stderr.trim()}`, address);
-    });
+    for (const failure of await ctx.audit(plan.hosts, [plan.version, plan.kind, ctx.releaseId])) {
+      reporter.info('finalize', `could not append to ~/.stagecraft/audit.log: ${failure.error}`, failure.address);
+    }
     return { detail: 'release recorded' };
   };
 
@@ -133,13 +132,14 @@ async function pulledDigest(ctx: DeployContext, image: string): Promise<string |
 }
 
 /** One database's migrations through its engine (see src/migrate/); the outcome goes into the release. */
-async function runMigration(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string): Promise<DeployStepResult> {
+async function runMigration(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string, signal: AbortSignal): Promise<DeployStepResult> {
   ctx.reporter.info(phaseName, `${migration.engine}: ${migration.engine === 'raw' ? `${describeApply({ engine: 'raw', path: migration.path })} through ${migration.host}` : `${migration.command.join(' ')} in ${migration.container} on ${migration.host}`}`, migration.database);
   return runDeployMigration({
     target: migrationTarget(ctx, phaseName, migration, image),
     strategy: migration.strategy,
     timeoutMs: migration.timeout_ms,
     lockTimeoutMs: migration.lock_timeout_ms ?? parseDuration(DEFAULT_MIGRATION_LOCK_TIMEOUT),
+    signal,
   });
 }
 

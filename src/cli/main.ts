@@ -127,8 +127,9 @@ export function buildProgram(): Command {
     .command('acquire')
     .description('hold the deploy lock (deploys and rollbacks refuse until it is released)')
     .requiredOption('-m, --message <text>', 'why the environment is locked')
+    .option('--lock-wait <duration>', 'wait this long for a held lock instead of refusing at once')
     .option('--json', 'print JSON', false)
-    .action(async (opts: { json: boolean; message: string }, cmd: Command) => {
+    .action(async (opts: { json: boolean; message: string; lockWait?: string }, cmd: Command) => {
       const { runLockAcquire } = await import('./commands/lock.js');
       return runLockAcquire({ ...globals(cmd), ...opts });
     });

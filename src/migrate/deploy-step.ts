@@ -17,6 +17,8 @@ export interface DeployStepInput {
   strategy: 'pre_deploy' | 'post_deploy';
   timeoutMs: number;
   lockTimeoutMs: number;
+  /** Aborted by SIGINT/SIGTERM: the engine stops the running migration. */
+  signal?: AbortSignal;
 }
 
 export interface DeployStepResult {
@@ -51,7 +53,7 @@ export async function runDeployMigration(input: DeployStepInput): Promise<Deploy
     log_tail: tail,
   };
   try {
-    const outcome = await engineFor(target.migrations.engine).run(target, { timeoutMs: input.timeoutMs, lockTimeoutMs: input.lockTimeoutMs });
+    const outcome = await engineFor(target.migrations.engine).run(target, { timeoutMs: input.timeoutMs, lockTimeoutMs: input.lockTimeoutMs, signal: input.signal });
     for (const note of outcome.notes) target.log(`note: ${note}`);
     const applied = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
     const record: MigrationRecord = {

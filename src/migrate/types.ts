@@ -87,12 +87,20 @@ export interface RunOptions {
   to?: string | undefined;
   lockTimeoutMs: number;
   timeoutMs: number;
+  /**
+   * Aborted by SIGINT/SIGTERM: the engine stops what runs (raw: the statement is cancelled and its
+   * transaction rolled back; tools: the container is stopped and removed), runs nothing more, and
+   * returns a `failed` outcome saying so.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RollbackOptions {
   steps: number;
   lockTimeoutMs: number;
   timeoutMs: number;
+  /** As for `run`. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface MigrationEngine {

@@ -39,11 +39,15 @@ export interface OneOffSpec {
   onStderr?: (chunk: string) => void;
   /** How much of each stream the result keeps (characters, default 64 KiB). */
   tailChars?: number;
+  /** Aborting stops the container as the time limit does (the result says `interrupted`). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface OneOffResult {
   exitCode: number;
   timedOut: boolean;
+  /** Stopped because `signal` was aborted. */
+  interrupted?: boolean;
   stdoutTail: string;
   stderrTail: string;
   containerId: string;
@@ -206,13 +210,23 @@ export class DockerOps {
     }
 
     let timedOut = false;
+    let interrupted = false;
     let stopped: Promise<void> | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stopped = this.stopContainer(container.id, spec.stopGraceS ?? 5).catch(async () => {
+    const stop = () => {
+      stopped ??= this.stopContainer(container.id, spec.stopGraceS ?? 5).catch(async () => {
         await container.kill().catch(() => undefined);
       });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
     }, spec.timeoutMs);
+    const onAbort = () => {
+      interrupted = true;
+      stop();
+    };
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    if (spec.signal?.aborted) onAbort();
     let waited: { StatusCode?: number };
     try {
       await streamEnded;
@@ -221,6 +235,7 @@ export class DockerOps {
       waited = await this.call(`waiting for ${spec.name}`, () => container.wait());
     } finally {
       clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onAbort);
     }
     if (stopped) await stopped;
     stdout.end();
@@ -228,6 +243,7 @@ export class DockerOps {
     return {
       exitCode: typeof waited.StatusCode === 'number' ? waited.StatusCode : -1,
       timedOut,
+      ...(interrupted ? { interrupted } : {}),
       stdoutTail: stdout.value,
       stderrTail: stderr.value,
       containerId: container.id,

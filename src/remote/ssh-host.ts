@@ -74,6 +74,8 @@ const UPLOAD_SCRIPT = [
   'cat > "$tmp"',
   'chmod "$mode" "$tmp"',
   'if [ "$exclusive" = 1 ]; then',
+  // ln into an existing directory would link inside it and succeed: anything at $dest exists.
+  '  if [ -d "$dest" ]; then exit 17; fi',
   '  ln -- "$tmp" "$dest" 2>/dev/null || { [ -e "$dest" ] && exit 17; ln -- "$tmp" "$dest"; }',
   'else',
   '  mv -f -- "$tmp" "$dest"',

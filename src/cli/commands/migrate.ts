@@ -1,10 +1,9 @@
 /** `stagecraft migrate plan|run|rollback|validate`: migrations outside a deploy. */
 import type { LoadedConfig } from '../../config/index.js';
-import { MIGRATION_STRATEGIES, parseDuration, redactText } from '../../config/index.js';
-import { ExitCode, UserError } from '../../errors.js';
-import { HostConnections } from '../../apply/host-connections.js';
-import { DeployLock, defaultActor } from '../../lock/deploy-lock.js';
-import { imageRef, primaryHost } from '../../plan/plan-deploy.js';
+import { MIGRATION_STRATEGIES, parseDuration } from '../../config/index.js';
+import { ExitCode, StagecraftError, UserError } from '../../errors.js';
+import { withSession as openSession, type Session } from '../../apply/session.js';
+import { imageRef } from '../../plan/plan-deploy.js';
 import { recordedImageRef } from '../../plan/image-ref.js';
 import { ReleaseStore } from '../../releases/store.js';
 import { closestMatch } from '../../config/suggest.js';
@@ -111,37 +110,20 @@ async function imageFor(loaded: LoadedConfig, databases: readonly string[], opti
   return needed ? chooseImage(loaded, options) : NO_IMAGE;
 }
 
-function scrubberFor(loaded: LoadedConfig): (text: string) => string {
-  return (text) => redactText(text, loaded.secretValues);
-}
-
 function runContainerName(service: string, database: string): string {
   return `${service}-migrate-${database}-${Date.now().toString(36)}`;
 }
 
-interface Session {
-  loaded: LoadedConfig;
-  connections: HostConnections;
-  primary: string;
-  scrub: (text: string) => string;
-}
-
 async function withSession<T>(options: CommonOptions, work: (session: Session) => Promise<T>): Promise<T> {
-  const loaded = await loadForCommand(options);
-  const connections = new HostConnections(loaded, ExitCode.migration);
-  try {
-    return await work({ loaded, connections, primary: primaryHost(loaded.config), scrub: scrubberFor(loaded) });
-  } finally {
-    await connections.closeAll();
-  }
+  return openSession(await loadForCommand(options), { hostExitCode: ExitCode.migration }, work);
 }
 
 function targetsFor(session: Session, databases: readonly string[], image: ImageChoice, log: (database: string, line: string) => void): EngineTarget[] {
   return engineTargets(
     {
       loaded: session.loaded,
-      actor: defaultActor(),
-      host: () => session.connections.get(session.primary),
+      actor: session.actor,
+      host: () => session.host(session.primary),
       image: image.image,
       containerName: (database) => runContainerName(session.loaded.config.service, database),
       log,
@@ -189,17 +171,36 @@ function summary(database: string, outcome: RunOutcome): string {
   return parts.join('; ');
 }
 
-/** Holds the deploy lock around `work`, like a deploy does. */
-async function underDeployLock<T>(session: Session, command: string, lockWait: string | undefined, work: () => Promise<T>): Promise<T> {
-  const { loaded } = session;
-  const lock = new DeployLock(await session.connections.get(session.primary), loaded.config.service, loaded.environment);
-  await lock.acquire({ actor: defaultActor(), command }, durationOption('--lock-wait', lockWait));
-  try {
-    return await work();
-  } finally {
-    await lock.release().catch((error: unknown) => {
-      process.stderr.write(`warning: could not release the deploy lock: ${session.scrub((error as Error).message)}\n`);
-    });
+interface DatabaseRun {
+  database: string;
+  engine: string;
+  outcome: RunOutcome;
+}
+
+function describeRun({ database, outcome }: DatabaseRun, done = 'applied'): string {
+  const applied = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
+  const stopped = outcome.migrations.find((m) => m.outcome === 'failed');
+  const skipped = outcome.migrations.filter((m) => m.outcome === 'skipped').map((m) => m.id);
+  const parts = [applied.length ? `${done} ${applied.join(', ')}` : `nothing ${done}`];
+  if (stopped) parts.push(`${stopped.error ?? `${stopped.id} stopped`}`);
+  else if (outcome.status === 'failed' && outcome.error) parts.push(outcome.error);
+  if (skipped.length) parts.push(`not run: ${skipped.join(', ')}`);
+  return `${database}: ${parts.join('; ')}`;
+}
+
+/** Exit 130 saying, per database, what was applied, what was stopped, and what never ran. */
+function interruptedError(signal: AbortSignal, runs: readonly DatabaseRun[], notStarted: readonly string[], again: string, done = 'applied'): StagecraftError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+  const parts = [...runs.map((run) => describeRun(run, done)), ...(notStarted.length ? [`not started: ${notStarted.join(', ')}`] : [])];
+  return new StagecraftError(`${reason}: ${parts.join(' | ') || 'nothing was started'}`, ExitCode.interrupted, {
+    hint: `the deploy lock was released; what was ${done} stays ${done}. Run \`${again}\` again for the rest (\`stagecraft migrate plan\` shows the state)`,
+  });
+}
+
+async function auditOnPrimary(session: Session, version: string | undefined, command: string, runs: readonly DatabaseRun[], out: NodeJS.WritableStream, done = 'applied'): Promise<void> {
+  const detail = [session.interrupted ? 'interrupted' : '', ...runs.map((run) => describeRun(run, done))].filter(Boolean).join(' | ');
+  for (const failure of await session.audit([session.primary], [version ?? '-', command, detail || 'nothing run'])) {
+    out.write(`warning: ${failure.address}: could not append to ~/.stagecraft/audit.log: ${failure.error}\n`);
   }
 }
 
@@ -226,19 +227,33 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     }
 
     await confirmEnvironment(loaded, `migrate ${databases.join(', ')} on ${loaded.environment}`, options.yes);
-    const results = await underDeployLock(session, 'migrate run', options.lockWait, async () => {
-      const done: { database: string; engine: string; outcome: RunOutcome }[] = [];
+    const lockRequest = { command: 'migrate run', version: image.version, waitMs: durationOption('--lock-wait', options.lockWait) };
+    const results = await session.underDeployLock(lockRequest, async (signal) => {
+      const done: DatabaseRun[] = [];
       for (const target of targets) {
+        if (signal.aborted) break;
         const settings = loaded.config.databases[target.database]!.migrations;
-        const outcome = await engineFor(settings.engine).run(target, {
-          to: options.to,
-          timeoutMs: parseDuration(settings.timeout),
-          lockTimeoutMs: lockTimeoutFor(loaded, target.database, options.lockTimeout),
-        });
+        let outcome: RunOutcome;
+        try {
+          outcome = await engineFor(settings.engine).run(target, {
+            to: options.to,
+            timeoutMs: parseDuration(settings.timeout),
+            lockTimeoutMs: lockTimeoutFor(loaded, target.database, options.lockTimeout),
+            signal,
+          });
+        } catch (error) {
+          if (!signal.aborted) throw error;
+          break; // interrupted before it applied anything (e.g. waiting for the migration lock)
+        }
         for (const note of outcome.notes) out.write(`[${target.database}] note: ${note}\n`);
         done.push({ database: target.database, engine: settings.engine, outcome });
         out.write(`${summary(target.database, outcome)}\n`);
         if (outcome.status === 'failed') break;
+      }
+      await auditOnPrimary(session, image.version, 'migrate run', done, out);
+      if (signal.aborted) {
+        const notStarted = targets.slice(done.length).map((target) => target.database);
+        throw interruptedError(signal, done, notStarted, 'stagecraft migrate run');
       }
       return done;
     });
@@ -266,9 +281,14 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
     const out = options.json ? process.stderr : process.stdout;
     const [target] = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
     await confirmEnvironment(loaded, `roll back ${steps} migration(s) of ${database} on ${loaded.environment}`, options.yes);
-    const outcome = await underDeployLock(session, 'migrate rollback', options.lockWait, () =>
-      engine.rollback!(target!, { steps, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout) }),
-    );
+    const lockRequest = { command: 'migrate rollback', waitMs: durationOption('--lock-wait', options.lockWait) };
+    const outcome = await session.underDeployLock(lockRequest, async (signal) => {
+      const result = await engine.rollback!(target!, { steps, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout), signal });
+      const run = { database: database!, engine: settings.engine, outcome: result };
+      await auditOnPrimary(session, undefined, 'migrate rollback', [run], out, 'rolled back');
+      if (signal.aborted) throw interruptedError(signal, [run], [], 'stagecraft migrate rollback', 'rolled back');
+      return result;
+    });
     const reverted = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
     if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, ...outcome }, null, 2)}\n`);
     else out.write(`${database}: ${outcome.status}; ${reverted.length ? `rolled back ${reverted.join(', ')}` : 'nothing rolled back'}\n`);

@@ -11,6 +11,8 @@ export interface ToolRun {
   argv: readonly string[];
   exitCode: number;
   timedOut: boolean;
+  /** Stopped by SIGINT/SIGTERM (the container was stopped and removed). */
+  interrupted?: boolean;
   stdout: string;
   stderr: string;
 }
@@ -21,6 +23,8 @@ export interface ToolRunOptions {
   timeoutMs: number;
   /** Variables the tool needs besides DATABASE_URL (e.g. SQITCH_TARGET). */
   env?: Record<string, string>;
+  /** Aborting stops the container; nothing starts once it is aborted. */
+  signal?: AbortSignal | undefined;
 }
 
 const STATUS_OUTPUT_CHARS = 4 * 1024 * 1024;
@@ -33,6 +37,7 @@ export function imageOf(target: EngineTarget): string {
 
 export async function runTool(target: EngineTarget, argv: readonly string[], options: ToolRunOptions): Promise<ToolRun> {
   const image = imageOf(target);
+  options.signal?.throwIfAborted();
   const host = await target.host();
   const ops = await host.dockerOps();
   if (target.pullImage !== false) {
@@ -55,6 +60,7 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
       'stagecraft.role': 'migrate',
     },
     timeoutMs: options.timeoutMs,
+    signal: options.signal,
     ...(stream ? { onStdout: out.write, onStderr: err.write } : {}),
     ...(stream ? {} : { tailChars: STATUS_OUTPUT_CHARS }),
   });
@@ -64,6 +70,7 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
     argv,
     exitCode: result.exitCode,
     timedOut: result.timedOut,
+    ...(result.interrupted ? { interrupted: true } : {}),
     stdout: target.scrub(result.stdoutTail),
     stderr: target.scrub(result.stderrTail),
   };

@@ -31,33 +31,63 @@ async function open(target: EngineTarget, purpose: string): Promise<DatabaseClie
   });
 }
 
-/** Runs `work` holding the migration lock (on a connection of its own) and a second connection to migrate with. */
+/** Why the run stopped early, as the caller knows it (timed out, or interrupted with the signal's reason). */
+interface Stop {
+  timedOut: () => boolean;
+  /** The signal's reason once SIGINT/SIGTERM arrived ("interrupted by SIGINT"). */
+  interrupted: () => string | undefined;
+}
+
+/** How long an interrupted statement gets to end after its cancel before the connection is dropped. */
+const CANCEL_GRACE_MS = 5_000;
+
+function abortReason(signal: AbortSignal | undefined): string | undefined {
+  if (!signal?.aborted) return undefined;
+  return signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+}
+
+/**
+ * Runs `work` holding the migration lock (on a connection of its own) and a second connection to
+ * migrate with. The time limit and an abort both cancel the running statement from the lock
+ * connection (its transaction rolls back); a statement that ignores the cancel loses its connection.
+ */
 async function underLock<T>(
   target: EngineTarget,
-  lockTimeoutMs: number,
-  timeoutMs: number,
-  work: (client: DatabaseClient, timedOut: () => boolean) => Promise<T>,
+  options: { lockTimeoutMs: number; timeoutMs: number; signal?: AbortSignal | undefined },
+  work: (client: DatabaseClient, stop: Stop) => Promise<T>,
 ): Promise<T> {
+  const { lockTimeoutMs, timeoutMs, signal } = options;
   const lockClient = await open(target, 'migrate lock');
   let client: DatabaseClient | undefined;
   try {
     await acquireAdvisoryLock(lockClient, {
       database: target.database,
       timeoutMs: lockTimeoutMs,
+      signal,
       onWait: (holder) => target.log(`waiting up to ${Math.round(lockTimeoutMs / 1000)}s for the migration lock, held by ${holder}`),
     });
     client = await open(target, 'migrate');
+    const migrating = client;
     const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
     let timedOut = false;
-    // The time limit cancels the running statement from the lock connection.
+    const cancel = () => void lockClient.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
     const timer = setTimeout(() => {
       timedOut = true;
-      void lockClient.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+      cancel();
     }, timeoutMs);
+    let dropTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      target.log('interrupted: cancelling the running statement');
+      cancel();
+      dropTimer = setTimeout(() => void closeClient(migrating), CANCEL_GRACE_MS);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await work(client, () => timedOut);
+      return await work(client, { timedOut: () => timedOut, interrupted: () => abortReason(signal) });
     } finally {
       clearTimeout(timer);
+      clearTimeout(dropTimer);
+      signal?.removeEventListener('abort', onAbort);
     }
   } finally {
     await closeClient(client);
@@ -70,10 +100,16 @@ function runBy(target: EngineTarget): RunBy {
   return { executedBy: target.actor, environment: target.environment };
 }
 
-function failureMessage(error: unknown, timedOut: boolean, timeoutMs: number, file: string): string {
-  if (timedOut) return `${file}: timed out after ${Math.round(timeoutMs / 1000)}s (statement cancelled; raise migrations.timeout)`;
+function failureMessage(error: unknown, stop: Stop, timeoutMs: number, step: { file: string; sql: string }): string {
+  const interrupted = stop.interrupted();
+  if (interrupted) {
+    return isNoTransaction(step.sql)
+      ? `${step.file}: ${interrupted}: statement cancelled; the statements before it in this no-transaction file stay applied`
+      : `${step.file}: ${interrupted}: statement cancelled, its transaction rolled back`;
+  }
+  if (stop.timedOut()) return `${step.file}: timed out after ${Math.round(timeoutMs / 1000)}s (statement cancelled; raise migrations.timeout)`;
   if (error instanceof ApplyError) return error.message;
-  return `${file}: ${error instanceof Error ? error.message : String(error)}`;
+  return `${step.file}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 function findTarget(files: readonly RawMigrationFile[], to: string | undefined, display: string): number {
@@ -106,11 +142,17 @@ async function applySteps(
   client: DatabaseClient,
   steps: readonly SqlStep[],
   status: 'completed' | 'rolled_back',
-  timing: { timeoutMs: number; timedOut: () => boolean },
+  timeoutMs: number,
+  stop: Stop,
 ): Promise<RunOutcome> {
   const done = status === 'completed' ? 'applied' : 'reverted';
   const outcomes: MigrationOutcome[] = [];
   for (const [index, step] of steps.entries()) {
+    const interrupted = stop.interrupted();
+    if (interrupted) {
+      for (const rest of steps.slice(index)) outcomes.push({ id: rest.id, outcome: 'skipped' });
+      return { status: 'failed', migrations: outcomes, error: `${interrupted} before ${step.migration}`, notes: [] };
+    }
     target.log(step.starting);
     const started = performance.now();
     if (step.checksum !== undefined) await markRunning(client, step.id, step.checksum, runBy(target));
@@ -118,7 +160,7 @@ async function applySteps(
       await applySql(client, step.file, step.sql, (c) => markFinished(c, step.id, status, performance.now() - started));
     } catch (error) {
       const duration = Math.round(performance.now() - started);
-      const message = target.scrub(failureMessage(error, timing.timedOut(), timing.timeoutMs, step.file));
+      const message = target.scrub(failureMessage(error, stop, timeoutMs, step));
       if (step.checksum !== undefined) await markFinished(client, step.id, 'failed', duration, message).catch(() => undefined);
       target.log(`failed ${message}`);
       outcomes.push({ id: step.id, outcome: 'failed', duration_ms: duration, error: message });
@@ -153,7 +195,7 @@ export const rawEngine: MigrationEngine = {
   async run(target: EngineTarget, options: RunOptions): Promise<RunOutcome> {
     const files = await readFiles(target);
     const lastIndex = findTarget(files, options.to, migrationsDir(target.configDir, target.migrations.path ?? '.').display);
-    return underLock(target, options.lockTimeoutMs, options.timeoutMs, async (client, timedOut) => {
+    return underLock(target, options, async (client, stop) => {
       await ensureTrackingTable(client);
       const state = rawState(files, await readTrackingRows(client));
       const drifted = state.migrations.filter((m) => m.state === 'drifted');
@@ -173,13 +215,13 @@ export const rawEngine: MigrationEngine = {
         starting: `applying ${file.file}${isNoTransaction(file.sql) ? ' (no transaction)' : ''}`,
         checksum: file.checksum,
       }));
-      return applySteps(target, client, steps, 'completed', { timeoutMs: options.timeoutMs, timedOut });
+      return applySteps(target, client, steps, 'completed', options.timeoutMs, stop);
     });
   },
 
   async rollback(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome> {
     const files = await readFiles(target);
-    return underLock(target, options.lockTimeoutMs, options.timeoutMs, async (client, timedOut) => {
+    return underLock(target, options, async (client, stop) => {
       await ensureTrackingTable(client);
       const state = rawState(files, await readTrackingRows(client));
       const applied = state.migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').reverse();
@@ -205,7 +247,7 @@ export const rawEngine: MigrationEngine = {
         const down = file.down!;
         steps.push({ id: file.id, migration: file.file, file: down.file, sql: await readFile(down.path, 'utf8'), starting: `reverting ${file.file} with ${down.file}` });
       }
-      return applySteps(target, client, steps, 'rolled_back', { timeoutMs: options.timeoutMs, timedOut });
+      return applySteps(target, client, steps, 'rolled_back', options.timeoutMs, stop);
     });
   },
 };

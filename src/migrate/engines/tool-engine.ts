@@ -91,7 +91,14 @@ export function toolEngine(spec: ToolSpec): MigrationEngine {
       const before = hasStatus(target) ? await readToolStatus(spec, target) : undefined;
       if (before && !before.readable) target.log(`status before the run not readable: ${before.reason ?? 'unknown reason'}`);
       target.log(`running ${argv.join(' ')} in ${target.containerName}`);
-      const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, ...(spec.env ? { env: spec.env(target) } : {}) });
+      const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, signal: options.signal, ...(spec.env ? { env: spec.env(target) } : {}) });
+      if (run.interrupted) {
+        // No status container after an interrupt: the user asked to stop, not to wait for another run.
+        const reason = options.signal?.reason instanceof Error ? options.signal.reason.message : 'interrupted';
+        const error = `${reason}: ${argv.join(' ')} was stopped and its container ${target.containerName} removed; which migrations it applied before that is not known (see \`stagecraft migrate plan\`)`;
+        target.log(error);
+        return { status: 'failed', migrations: [], error, notes: [] };
+      }
       const failed = run.exitCode !== 0 || run.timedOut;
       const after = hasStatus(target) ? await readToolStatus(spec, target) : undefined;
       const failedId = failed ? spec.failedMigration?.(run) : undefined;

@@ -3,6 +3,7 @@
  * most one stagecraft applies migrations to a database at a time. Waiting is bounded; on timeout
  * the error names the session holding it (pid, application, user, since when).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseClient } from '../database/connect.js';
 import { MigrationLockTimeout } from '../errors.js';
 
@@ -51,6 +52,8 @@ export interface AcquireOptions {
   onWait?: (holder: string) => void;
   /** Poll interval (default 250 ms, doubling up to 2 s). */
   pollMs?: number;
+  /** Stops the wait (its reason is thrown). */
+  signal?: AbortSignal | undefined;
 }
 
 /** Takes the lock, waiting up to `timeoutMs`; throws MigrationLockTimeout naming the holder. */
@@ -59,6 +62,7 @@ export async function acquireAdvisoryLock(client: DatabaseClient, options: Acqui
   let delay = options.pollMs ?? 250;
   let announced = false;
   for (;;) {
+    options.signal?.throwIfAborted();
     if (await tryAdvisoryLock(client)) return;
     const holder = await lockHolder(client);
     const who = holder ? describeLockHolder(holder) : 'a session that has just released it';
@@ -72,7 +76,9 @@ export async function acquireAdvisoryLock(client: DatabaseClient, options: Acqui
         hint: `another migration run holds it; wait longer with --lock-timeout, or look at that session: SELECT * FROM pg_stat_activity WHERE pid = ${holder?.pid ?? '<pid>'}`,
       });
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+    await sleep(Math.min(delay, left), undefined, options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
+      throw options.signal?.aborted ? options.signal.reason : error;
+    });
     delay = Math.min(delay * 2, 2_000);
   }
 }
