@@ -31,6 +31,11 @@ const PROXY_PORT = 8340;
 const ENV = 'e2e';
 const service = `e2ek-${randomBytes(3).toString('hex')}`;
 const FRAGMENT = 8;
+/**
+ * The CLI under test: the repository's built one; STAGECRAFT_CANARY_CLI points at another build
+ * (e.g. a copy of src/ made to print a secret on purpose, to see this test fail).
+ */
+const CANARY_CLI = process.env.STAGECRAFT_CANARY_CLI ?? CLI;
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Letters and digits only, so no encoding (URL, shell, JSON) changes how it is spelt. */
@@ -85,12 +90,12 @@ let startedAt: number;
 const logOffsets = new Map<string, number>();
 
 /** Everything to search: a name (file, command) and its text. */
-const sources: { name: string; text: string }[] = [];
+const sources: { kind: string; name: string; text: string }[] = [];
 const processArgv = new Map<string, string>();
 let cycleCompleted = false;
 
-function addSource(name: string, text: string): void {
-  sources.push({ name, text });
+function addSource(kind: string, name: string, text: string): void {
+  sources.push({ kind, name, text });
 }
 
 // ---------------------------------------------------------------- project
@@ -164,10 +169,10 @@ async function cli(args: string[], expectedExit: number, label = args.join(' '))
   const env: Record<string, string | undefined> = { ...process.env, CI: '1', NO_COLOR: '1', APP_TOKEN: envCanary };
   for (const name of ['STAGECRAFT_ENV', 'STAGECRAFT_RELEASES_FILE', 'REGISTRY_PASSWORD', 'REGISTRY_USER', 'DATABASE_URL', 'FILE_TOKEN', 'FORCE_COLOR']) env[name] = undefined;
   try {
-    const result = await execa('node', [CLI, ...args], { cwd: dir, reject: false, extendEnv: false, env, stdin: 'ignore' });
+    const result = await execa('node', [CANARY_CLI, ...args], { cwd: dir, reject: false, extendEnv: false, env, stdin: 'ignore' });
     const out = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
-    addSource(`\`stagecraft ${label}\` stdout`, out.stdout);
-    addSource(`\`stagecraft ${label}\` stderr`, out.stderr);
+    addSource('command output', `\`stagecraft ${label}\` stdout`, out.stdout);
+    addSource('command output', `\`stagecraft ${label}\` stderr`, out.stderr);
     // The output is searched later; a wrong exit code fails now, with the (secret-masked) output.
     expect(out.exitCode, `stagecraft ${label}: exit ${out.exitCode}\n${mask(out.stdout)}\n${mask(out.stderr)}`).toBe(expectedExit);
     return out;
@@ -189,9 +194,9 @@ async function collectContainer(host: TestbedHost, id: string, why: string): Pro
   const [info] = JSON.parse(inspect.stdout) as { Name: string; Config: Record<string, unknown> }[];
   if (!info) return false;
   const { Env: _env, ...config } = info.Config;
-  addSource(`docker inspect ${info.Name} on ${host.name} (${why}, without Config.Env)`, JSON.stringify({ ...info, Config: config }, null, 1));
+  addSource('containers', `docker inspect ${info.Name} on ${host.name} (${why}, without Config.Env)`, JSON.stringify({ ...info, Config: config }, null, 1));
   const logs = await dockerOn(host, ['logs', id]);
-  addSource(`docker logs ${info.Name} on ${host.name} (${why})`, `${logs.stdout}\n${logs.stderr}`);
+  addSource('containers', `docker logs ${info.Name} on ${host.name} (${why})`, `${logs.stdout}\n${logs.stderr}`);
   return true;
 }
 
@@ -208,7 +213,7 @@ function watchDeploy(): { stop: () => Promise<{ lockSeen: number; migrationConta
     while (running) {
       if (existsSync(lockFile)) {
         try {
-          addSource(`lock file ~/.stagecraft/locks/${service}-${ENV}.json on ${primary.name} (held, during a deploy)`, await readFile(lockFile, 'utf8'));
+          addSource('lock file', `lock file ~/.stagecraft/locks/${service}-${ENV}.json on ${primary.name} (held, during a deploy)`, await readFile(lockFile, 'utf8'));
           lockSeen += 1;
         } catch {
           // released between the check and the read
@@ -296,17 +301,17 @@ function sizeOf(path: string): number {
 async function collectAfterCycle(): Promise<void> {
   // The project: release store, its lock, config, migrations; never the secrets file itself.
   for (const file of await walk(dir, (path) => path === join(dir, '.stagecraft', 'secrets'))) {
-    addSource(`project file ${relative(dir, file)}`, await readFile(file, 'utf8'));
+    addSource('project files', `project file ${relative(dir, file)}`, await readFile(file, 'utf8'));
   }
   // Each host's home: audit log, locks, other files; the service's env file is checked for its mode.
   for (const host of state.hosts) {
     for (const file of await walk(hostHome(host), (path) => path === envFileOf(host))) {
-      addSource(`${host.name}:~/${relative(hostHome(host), file)}`, await readFile(file, 'utf8'));
+      addSource('host files', `${host.name}:~/${relative(hostHome(host), file)}`, await readFile(file, 'utf8'));
     }
     const audit = await execa('ssh', [...sshArgv(host), 'cat', '.stagecraft/audit.log'], { reject: false, stdin: 'ignore' });
-    addSource(`${host.name}:~/.stagecraft/audit.log (over ssh)`, String(audit.stdout));
+    addSource('host files', `${host.name}:~/.stagecraft/audit.log (over ssh)`, String(audit.stdout));
     for (const file of await walk(join(state.dir, 'hosts', host.name, 'docker-client'), () => false)) {
-      addSource(`${host.name} DOCKER_CONFIG ${relative(state.dir, file)}`, await readFile(file, 'utf8'));
+      addSource('host files', `${host.name} DOCKER_CONFIG ${relative(state.dir, file)}`, await readFile(file, 'utf8'));
     }
   }
   // Every container of the service on every host (app and proxy) and the image.
@@ -318,36 +323,33 @@ async function collectAfterCycle(): Promise<void> {
       await collectContainer(host, id, 'after the cycle');
     }
     const images = await dockerOn(host, ['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', `${state.registry.server}/e2e/${service}`]);
-    addSource(`docker images on ${host.name}`, images.stdout);
+    addSource('images', `docker images on ${host.name}`, images.stdout);
   }
   const local = await execa('docker', ['images', '-q', `${state.registry.server}/e2e/${service}`], { reject: false });
   for (const id of new Set(String(local.stdout).split('\n').filter(Boolean))) {
     const inspect = await execa('docker', ['image', 'inspect', id], { reject: false });
-    addSource(`docker image inspect ${id} (operator)`, String(inspect.stdout));
+    addSource('images', `docker image inspect ${id} (operator)`, String(inspect.stdout));
     const history = await execa('docker', ['history', '--no-trunc', id], { reject: false });
-    addSource(`docker history ${id} (operator)`, String(history.stdout));
+    addSource('images', `docker history ${id} (operator)`, String(history.stdout));
   }
   // What the tracking table and the migration recorded.
   const rows = await asRole('SELECT * FROM stagecraft_migrations').catch((error: unknown) => [{ error: String(error) }]);
-  addSource('stagecraft_migrations rows', JSON.stringify(rows, null, 1));
+  addSource('database', 'stagecraft_migrations rows', JSON.stringify(rows, null, 1));
   // Daemon logs written since the test started.
-  for (const [name, path] of Object.entries(daemonLogs())) addSource(`${name} (since the test started)`, await readTail(path, logOffsets.get(path) ?? 0));
+  for (const [name, path] of Object.entries(daemonLogs())) addSource('daemon logs', `${name} (since the test started)`, await readTail(path, logOffsets.get(path) ?? 0));
   // argv of every process seen while a command ran.
-  addSource('argv of processes seen during commands', [...processArgv.values()].join('\n'));
+  addSource('process argv', 'argv of processes seen during commands', [...processArgv.values()].join('\n'));
   // Files written to the temp dir since the test started (other projects' secrets files and
   // throw-away DOCKER_CONFIG dirs of concurrent pushes aside: they hold the registry password by design).
   const tmp = tmpdir();
   const files = await walk(tmp, (path) => /\/\.stagecraft\/secrets$/.test(path) || /\/stagecraft-docker-[^/]*$/.test(path) || /\/node_modules$/.test(path) || path.startsWith('/tmp/bash_jobs'));
   let budget = 64 * 1024 * 1024;
-  let tmpFiles = 0;
   for (const file of files) {
     const info = await stat(file).catch(() => undefined);
     if (!info || info.mtimeMs < startedAt || info.size > 8 * 1024 * 1024 || info.size > budget) continue;
     budget -= info.size;
-    tmpFiles += 1;
-    addSource(`temp file ${file}`, await readFile(file, 'utf8').catch(() => ''));
+    addSource('temp files', `temp file ${file}`, await readFile(file, 'utf8').catch(() => ''));
   }
-  addSource('temp files searched', `${tmpFiles} files`);
 }
 
 /** A query as the canary role (it owns the tables the migrations create). */
@@ -418,15 +420,20 @@ interface Finding {
   excerpt: string;
 }
 
-function search(): { findings: Finding[]; lines: number; bytes: number } {
+interface Tally {
+  sources: number;
+  lines: number;
+  bytes: number;
+}
+
+function search(): { findings: Finding[]; tally: Map<string, Tally> } {
   const needles = needlesOf(secrets);
   const findings: Finding[] = [];
-  let lines = 0;
-  let bytes = 0;
+  const tally = new Map<string, Tally>();
   for (const source of sources) {
-    bytes += Buffer.byteLength(source.text);
     const sourceLines = source.text.split('\n');
-    lines += sourceLines.length;
+    const counted = tally.get(source.kind) ?? { sources: 0, lines: 0, bytes: 0 };
+    tally.set(source.kind, { sources: counted.sources + 1, lines: counted.lines + sourceLines.length, bytes: counted.bytes + Buffer.byteLength(source.text) });
     sourceLines.forEach((text, index) => {
       const lower = text.toLowerCase();
       for (let i = 0; i + FRAGMENT <= lower.length; i += 1) {
@@ -438,7 +445,13 @@ function search(): { findings: Finding[]; lines: number; bytes: number } {
       }
     });
   }
-  return { findings, lines, bytes };
+  return { findings, tally };
+}
+
+/** A search that finds nothing proves little if a source came back empty: each must hold what it should. */
+function expectSource(kind: string, namePart: string, content: string): void {
+  const found = sources.some((source) => source.kind === kind && source.name.includes(namePart) && source.text.includes(content));
+  expect(found, `a ${kind} source named like "${namePart}" containing "${content}"`).toBe(true);
 }
 
 // ---------------------------------------------------------------- the test
@@ -516,7 +529,7 @@ describe('secret canaries', () => {
     await cli(['lock', 'acquire', '--env', ENV, '-m', 'canary check'], 0);
     await cli(['lock', 'status', '--env', ENV], 0);
     await cli(['lock', 'status', '--env', ENV, '--json'], 0);
-    addSource('lock file while held by `lock acquire`', await readFile(join(hostHome(primary), '.stagecraft', 'locks', `${service}-${ENV}.json`), 'utf8'));
+    addSource('lock file', 'lock file while held by `lock acquire`', await readFile(join(hostHome(primary), '.stagecraft', 'locks', `${service}-${ENV}.json`), 'utf8'));
     await cli(['deploy', '--env', ENV, '--version', 'klocked'], 2, 'deploy while the lock is held');
     await cli(['lock', 'release', '--env', ENV], 0);
 
@@ -567,13 +580,33 @@ describe('secret canaries', () => {
 
   it('no secret, nor any 8-character piece of one, is anywhere the cycle left output', { timeout: 300_000 }, async () => {
     await collectAfterCycle();
-    const { findings, lines, bytes } = search();
-    process.stdout.write(`[secret-canaries] ${commandCount} commands; searched ${sources.length} sources, ${lines} lines, ${bytes} bytes, ${processArgv.size} process argv samples, for ${secrets.length} secrets\n`);
+    const { findings, tally } = search();
+    const total = [...tally.values()].reduce((sum, t) => ({ sources: sum.sources + t.sources, lines: sum.lines + t.lines, bytes: sum.bytes + t.bytes }), { sources: 0, lines: 0, bytes: 0 });
+    const rows = [...tally.entries()].map(([kind, t]) => `  ${kind}: ${t.sources} sources, ${t.lines} lines, ${t.bytes} bytes`);
+    process.stdout.write(
+      `[secret-canaries] ${commandCount} commands; searched ${total.sources} sources, ${total.lines} lines, ${total.bytes} bytes for ${secrets.length} secrets (${needlesOf(secrets).size} pieces)\n${rows.join('\n')}\n`,
+    );
     const report = findings
       .slice(0, 40)
       .map((f) => `- ${f.where}, line ${f.line}: ${f.secret} (${f.form}): ${f.excerpt}`)
       .join('\n');
     expect(findings.length, `secrets found (masked as •):\n${report}`).toBe(0);
+
+    // Each kind of place was really read (and would have been searched).
+    expectSource('command output', 'deploy k1 --verbose', 'is live on');
+    expectSource('command output', 'deploy k4', '[REDACTED]');
+    expectSource('project files', '.stagecraft/releases.json', '"version": "k5"');
+    expectSource('host files', `${primary.name}:~/.stagecraft/audit.log`, `${service}\t${ENV}\tk2`);
+    expectSource('host files', `${web.name}:~/.stagecraft/audit.log (over ssh)`, `${service}\t${ENV}\tk1`);
+    expectSource('lock file', 'during a deploy', 'k1');
+    expectSource('lock file', '`lock acquire`', 'canary check');
+    expectSource('containers', `${service}-migrate-side-k1`, 'side migration recorded k1');
+    expectSource('containers', `${service}-proxy on ${web.name}`, '"Path"');
+    expectSource('containers', `${service}-web-k2 on ${primary.name}`, '"Args"');
+    expectSource('images', 'docker history', 'node');
+    expectSource('database', 'stagecraft_migrations', '0001_create_main');
+    expectSource('daemon logs', `dockerd log of ${primary.name}`, '');
+    expectSource('process argv', 'argv', 'docker');
     expect(cycleCompleted, 'the cycle ran to its end (else not everything was searched)').toBe(true);
   });
 });
