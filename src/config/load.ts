@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
@@ -13,6 +12,7 @@ import { displayPath, formatConfigPath, pathKey } from './paths.js';
 import type { ConfigPath } from './paths.js';
 import { ENV_VAR_NAME, EXTENSION_PREFIX, fileSchema, resolvedConfigSchema, schemaAt } from './schema.js';
 import type { ResolvedConfig } from './schema.js';
+import { readInputFile } from './read-input.js';
 import { readSecretsFile } from './secrets-file.js';
 import { selectEnvironment } from './select-environment.js';
 import { YamlSource } from './yaml-source.js';
@@ -139,14 +139,9 @@ function withoutExtensions(document: PlainObject): PlainObject {
 }
 
 async function readConfigText(absolute: string, file: string): Promise<string> {
-  try {
-    return await readFile(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${file}: not found (run \`stagecraft init\`)`);
-    if (code === 'EISDIR') throw new UserError(`${file}: is a directory, expected a YAML file`);
-    throw new UserError(`${file}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
+  const input = await readInputFile(absolute, file);
+  if (input === undefined) throw new UserError(`${file}: not found (run \`stagecraft init\`)`);
+  return input.text;
 }
 
 interface ExpandedTree {

@@ -1,5 +1,5 @@
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
-import type { Document, Node, Pair } from 'yaml';
+import { Lexer, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Alias, Document, Node, Pair } from 'yaml';
 import { ConfigError } from './errors.js';
 import type { ConfigProblem } from './errors.js';
 import type { ConfigPath } from './paths.js';
@@ -8,6 +8,22 @@ export interface Position {
   readonly line: number;
   readonly col: number;
 }
+
+/**
+ * What a stagecraft.yml may hold. A real one has a few hundred nodes; these bounds keep a hostile or
+ * broken file (alias bombs, thousands of levels, megabytes of tiny nodes) to a fraction of a second
+ * and a few megabytes of memory before it is refused.
+ */
+export const YAML_LIMITS = {
+  /** Scalars (keys and values) in the file, counted by the lexer before anything is built. */
+  maxScalars: 10_000,
+  /** `*alias` uses in the file. */
+  maxAliases: 100,
+  /** Levels of nested mappings and lists. */
+  maxDepth: 64,
+  /** Nodes of the document with every alias expanded: each use of an anchor is copied once variables are expanded. */
+  maxExpandedNodes: 20_000,
+} as const;
 
 interface Located {
   /** How many path segments were found. */
@@ -27,35 +43,47 @@ export class YamlSource {
     readonly file: string,
     private readonly doc: Document.Parsed,
     private readonly lineCounter: LineCounter,
+    /** Every alias with the node it stands for (resolved once, in document order). */
+    private readonly aliasTargets: ReadonlyMap<Alias, Node>,
   ) {}
 
-  /** Throws ConfigError listing every syntax error. */
+  /**
+   * Throws ConfigError for syntax errors, unknown or self-containing aliases, duplicate and `__proto__`
+   * keys, and files beyond YAML_LIMITS. Every check is linear in the size of the file.
+   */
   static parse(text: string, file: string): YamlSource {
+    checkTokens(text, file);
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
-    const source = new YamlSource(file, doc, lineCounter);
-    // Only the first syntax error: the ones after it are mostly the parser losing its footing.
-    const problems: ConfigProblem[] = doc.errors.slice(0, 1).map((error) => {
-      const problem = source.problemAtOffset(error.pos[0], firstLine(error.message));
+    // Keys are checked for uniqueness below, in linear time (the parser's own check compares every pair).
+    // The core schema only: no YAML 1.1 !!set, !!binary or timestamps turning into non-plain objects.
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: false, schema: 'core' });
+    const syntax = doc.errors[0];
+    if (syntax !== undefined) {
+      const { line, col } = lineCounter.linePos(syntax.pos[0]);
+      const message =
+        syntax.code === 'RESOURCE_EXHAUSTION'
+          ? `nested too deeply: a config may nest mappings and lists at most ${YAML_LIMITS.maxDepth} levels`
+          : firstLine(syntax.message);
       const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
-      return { ...problem, message: `${problem.message}${more}${flowHint(text, problem.line)}` };
-    });
-    visit(doc, {
-      Alias: (_key, alias) => {
-        if (alias.resolve(doc) === undefined) problems.push(source.problemAtNode(alias, `unknown alias "*${alias.source}" (define the anchor "&${alias.source}" before using it)`));
-      },
-    });
-    if (problems.length > 0) throw new ConfigError(problems);
-    return source;
+      // Only the first syntax error: the ones after it are mostly the parser losing its footing.
+      throw new ConfigError({ file, line, col, message: `${message}${more}${flowHint(text, line)}` });
+    }
+    const checked = checkStructure(doc);
+    const at = (node: Node, message: string): ConfigProblem => ({ file, ...lineCounter.linePos(node.range?.[0] ?? 0), message });
+    if (checked.problems.length > 0) throw new ConfigError(checked.problems.map((problem) => at(problem.node, problem.message)));
+    return new YamlSource(file, doc, lineCounter, checked.aliasTargets);
   }
 
-  /** The document as plain data (aliases and merge keys resolved). Throws ConfigError on alias abuse. */
+  /** The document as plain data (aliases and merge keys resolved). */
   toValue(): unknown {
     try {
-      return this.doc.toJS({ maxAliasCount: 1000 });
+      return this.doc.toJS({ maxAliasCount: YAML_LIMITS.maxExpandedNodes });
     } catch (error) {
+      // checkStructure bounds every expansion first; this is the yaml package's own guard behind it.
       const reason = error instanceof Error ? error.message : String(error);
-      throw new ConfigError({ file: this.file, line: 1, col: 1, message: `cannot expand aliases: ${reason}` });
+      const first = this.aliasTargets.keys().next().value;
+      const position = first === undefined ? { line: 1, col: 1 } : this.nodePosition(first);
+      throw new ConfigError({ file: this.file, ...position, message: `cannot expand aliases: ${reason}` });
     }
   }
 
@@ -133,22 +161,12 @@ export class YamlSource {
   }
 
   private resolve(node: Node | undefined): Node | undefined {
-    let current = node;
-    for (let hops = 0; isAlias(current) && hops < 100; hops++) current = current.resolve(this.doc) as Node | undefined;
-    return current;
+    return isAlias(node) ? this.aliasTargets.get(node) : node;
   }
 
   private nodePosition(node: Node): Position {
     const offset = node.range?.[0] ?? 0;
     return this.lineCounter.linePos(offset);
-  }
-
-  private problemAtOffset(offset: number, message: string): ConfigProblem {
-    return { file: this.file, ...this.lineCounter.linePos(offset), message };
-  }
-
-  private problemAtNode(node: Node, message: string): ConfigProblem {
-    return { file: this.file, ...this.nodePosition(node), message };
   }
 }
 
@@ -170,4 +188,154 @@ function flowHint(text: string, line: number): string {
 
 function firstLine(message: string): string {
   return message.split('\n')[0] ?? message;
+}
+
+/** The lexer's zero-width markers (document start, scalar start, flow error end). */
+const ZERO_WIDTH = new Set(['\x02', '\x1f', '\x18']);
+const SCALAR_MARK = '\x1f';
+
+/**
+ * Counts scalars, aliases and flow nesting with the yaml lexer, which is linear and builds nothing:
+ * a file of megabytes of tiny nodes or thousands of `[` is refused before the (much slower) parser runs.
+ */
+function checkTokens(text: string, file: string): void {
+  let offset = 0;
+  let scalars = 0;
+  let aliases = 0;
+  let flowDepth = 0;
+  const refuse = (message: string): never => {
+    throw new ConfigError({ file, ...positionOf(text, offset), message });
+  };
+  for (const token of new Lexer().lex(text)) {
+    if (token === SCALAR_MARK) {
+      if (++scalars > YAML_LIMITS.maxScalars) refuse(`more than ${YAML_LIMITS.maxScalars} keys and values: too big for a config file`);
+      continue;
+    }
+    if (ZERO_WIDTH.has(token)) continue;
+    const first = token[0];
+    if ((first === '"' || first === "'") && ++scalars > YAML_LIMITS.maxScalars) {
+      refuse(`more than ${YAML_LIMITS.maxScalars} keys and values: too big for a config file`);
+    } else if (first === '*' && ++aliases > YAML_LIMITS.maxAliases) {
+      refuse(`more than ${YAML_LIMITS.maxAliases} aliases (*name): a config may use at most ${YAML_LIMITS.maxAliases}`);
+    } else if ((token === '[' || token === '{') && ++flowDepth > YAML_LIMITS.maxDepth) {
+      refuse(`nested too deeply: a config may nest mappings and lists at most ${YAML_LIMITS.maxDepth} levels`);
+    } else if (token === ']' || token === '}') {
+      flowDepth = Math.max(0, flowDepth - 1);
+    }
+    offset += token.length;
+  }
+}
+
+/** 1-based line and column of `offset`, for errors found before a LineCounter exists. */
+function positionOf(text: string, offset: number): Position {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: offset - lineStart + 1 };
+}
+
+interface StructureProblem {
+  node: Node;
+  message: string;
+}
+
+/** A step of the walk: enter a node, leave a collection (its size is then known), or check one mapping entry. */
+type Step =
+  | { kind: 'enter'; node: Node; depth: number }
+  | { kind: 'leave'; node: Node }
+  | { kind: 'pair'; pair: Pair; depth: number; keys: Map<string, Node> };
+
+/** Prototype keys: assigning them onto a plain object changes its prototype instead of adding a key. */
+const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+/**
+ * One walk in document order, with an explicit stack (no recursion however deep the file): resolves each
+ * alias to the last anchor before it, counts the document's size with aliases expanded (each anchor's
+ * size is known when it is used, because an anchor is complete before any alias to it), and reports
+ * depth beyond the limit, unknown and self-containing aliases, duplicate keys and `__proto__` keys.
+ */
+function checkStructure(doc: Document.Parsed): { problems: StructureProblem[]; aliasTargets: Map<Alias, Node> } {
+  const problems: StructureProblem[] = [];
+  const aliasTargets = new Map<Alias, Node>();
+  const anchors = new Map<string, Node>();
+  /** Expanded size of each finished node. */
+  const sizes = new Map<Node, number>();
+  /** Collections being walked (an alias to one of them would contain itself). */
+  const open = new Set<Node>();
+  let expanded = 0;
+  const root = doc.contents;
+  const stack: Step[] = root === null ? [] : [{ kind: 'enter', node: root, depth: 1 }];
+
+  const sizeOf = (node: unknown): number => (isNodeLike(node) ? (sizes.get(isAlias(node) ? (aliasTargets.get(node) ?? node) : node) ?? 1) : 0);
+
+  while (stack.length > 0) {
+    const step = stack.pop() as Step;
+    if (step.kind === 'leave') {
+      open.delete(step.node);
+      let size = 1;
+      if (isCollection(step.node)) {
+        for (const item of step.node.items) size += isPair(item) ? sizeOf(item.key) + sizeOf(item.value) : sizeOf(item);
+      }
+      sizes.set(step.node, size);
+      continue;
+    }
+    if (step.kind === 'pair') {
+      const { pair, depth, keys } = step;
+      const keyNode = isAlias(pair.key) ? aliasTargets.get(pair.key) : pair.key;
+      if (isScalar(keyNode) && typeof keyNode.value !== 'symbol' && isNodeLike(pair.key)) {
+        const name = String(keyNode.value);
+        if (FORBIDDEN_KEYS.has(name)) {
+          problems.push({ node: pair.key, message: `key "${name}" is not allowed (it would replace an object's prototype)` });
+        } else if (keys.has(name)) {
+          problems.push({ node: pair.key, message: `duplicate key "${name}" in this mapping` });
+        } else {
+          keys.set(name, pair.key);
+        }
+      }
+      if (isNodeLike(pair.value)) stack.push({ kind: 'enter', node: pair.value, depth });
+      if (isNodeLike(pair.key)) stack.push({ kind: 'enter', node: pair.key, depth });
+      continue;
+    }
+
+    const { node, depth } = step;
+    if (node.anchor !== undefined) anchors.set(node.anchor, node);
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      if (target === undefined) {
+        problems.push({ node, message: `unknown alias "*${node.source}" (define the anchor "&${node.source}" before using it)` });
+        continue;
+      }
+      if (open.has(target)) {
+        return { problems: [{ node, message: `alias "*${node.source}" is inside the node it refers to (a cycle)` }], aliasTargets };
+      }
+      aliasTargets.set(node, target);
+      expanded += sizes.get(target) ?? 1;
+      if (expanded > YAML_LIMITS.maxExpandedNodes) {
+        const message = `aliases expand the document to more than ${YAML_LIMITS.maxExpandedNodes} values: too big for a config file`;
+        return { problems: [{ node, message }], aliasTargets };
+      }
+      continue;
+    }
+    expanded++;
+    if (!isCollection(node)) {
+      sizes.set(node, 1);
+      continue;
+    }
+    if (depth > YAML_LIMITS.maxDepth) {
+      const message = `nested too deeply: a config may nest mappings and lists at most ${YAML_LIMITS.maxDepth} levels`;
+      return { problems: [{ node, message }], aliasTargets };
+    }
+    open.add(node);
+    stack.push({ kind: 'leave', node });
+    const keys = new Map<string, Node>();
+    for (let i = node.items.length - 1; i >= 0; i--) {
+      const item = node.items[i];
+      if (isPair(item)) stack.push({ kind: 'pair', pair: item, depth: depth + 1, keys });
+      else if (isNodeLike(item)) stack.push({ kind: 'enter', node: item, depth: depth + 1 });
+    }
+  }
+  return { problems, aliasTargets };
 }

@@ -221,6 +221,11 @@ const cases: ErrorCase[] = [
     errors: ['stagecraft.yml:3:8: unknown alias "*defaults" (define the anchor "&defaults" before using it)'],
   },
   {
+    name: 'alias inside the node it refers to',
+    lines: [...HEAD, 'proxy: &p { healthcheck: *p }', ...PROD],
+    errors: ['stagecraft.yml:3:26: alias "*p" is inside the node it refers to (a cycle)'],
+  },
+  {
     name: 'type error in an environment override is reported there, once',
     lines: [...HEAD, ...PROD, '    proxy:', '      port: http'],
     errors: ['stagecraft.yml:8:13: environments.prod.proxy.port: expected an integer, got a string'],
