@@ -13,6 +13,7 @@ import type { ConfigPath } from './paths.js';
 import { ENV_VAR_NAME, EXTENSION_PREFIX, fileSchema, resolvedConfigSchema, schemaAt } from './schema.js';
 import type { ResolvedConfig } from './schema.js';
 import { readInputFile } from './read-input.js';
+import { buildArgSecretProblems } from './build-args.js';
 import { readSecretsFile } from './secrets-file.js';
 import { selectEnvironment } from './select-environment.js';
 import { YamlSource } from './yaml-source.js';
@@ -119,6 +120,20 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
       });
     });
   }
+
+  problems.push(
+    ...buildArgSecretProblems({
+      file,
+      args: valueAt(merged, ['builder', 'args']),
+      filePathOf: (p) => origins.filePathOf(p),
+      position: (p) => source.valuePosition(p),
+      rawAt: (p) => valueAt(document, p),
+      lookup,
+      fromSecretsFile: (name) => (!Object.hasOwn(processEnv, name) || processEnv[name] === undefined) && secretsFile.values.has(name),
+      secretNames: Array.isArray(secretNames) ? secretNames.filter((name): name is string => typeof name === 'string') : [],
+      secretValues: resolved.success ? collectSecretValues(resolved.data, secretEnv) : Object.values(secretEnv),
+    }),
+  );
 
   if (problems.length > 0 || !resolved.success) throw new ConfigError(problems);
 

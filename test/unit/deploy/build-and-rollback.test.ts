@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildArgv } from '../../../src/build/build.js';
+import { buildInvocation } from '../../../src/build/build.js';
 import { parsePushedDigest } from '../../../src/build/push.js';
 import { resolveRollbackTarget } from '../../../src/cli/commands/rollback.js';
 import { pendingPhases, type Release } from '../../../src/releases/record.js';
 
 describe('docker build argv', () => {
   it('passes args, labels and target as separate argv words, paths resolved against the config dir', () => {
-    const argv = buildArgv({
+    const { argv, env } = buildInvocation({
       baseDir: '/srv/app',
       context: 'web',
       dockerfile: 'web/Dockerfile.prod',
@@ -17,15 +17,33 @@ describe('docker build argv', () => {
     });
     expect(argv).toEqual([
       'build', '--file', '/srv/app/web/Dockerfile.prod', '--tag', 'reg:5000/acme/web:abc1234',
-      '--build-arg', 'NODE_ENV=production', '--build-arg', `GREETING=it's "$(rm -rf /)"; echo`,
+      '--build-arg', 'NODE_ENV', '--build-arg', 'GREETING',
       '--label', 'service=web', '--label', 'version=abc1234',
       '--target', 'runtime',
       '/srv/app/web',
     ]);
+    expect(env).toEqual({ NODE_ENV: 'production', GREETING: `it's "$(rm -rf /)"; echo` });
   });
 
+  it('never puts a build-arg value in argv (ps shows argv to every user): docker reads it from its environment', () => {
+    const value = 'build-arg-canary-7c1d';
+    const { argv, env } = buildInvocation({ baseDir: '/a', context: '.', dockerfile: 'Dockerfile', args: { NPM_REGISTRY: value, A_B_9: `x${value}` }, imageRef: 'x:1', labels: {} });
+    expect(argv.join('\n')).not.toContain(value);
+    expect(argv.filter((_word, index) => argv[index - 1] === '--build-arg')).toEqual(['NPM_REGISTRY', 'A_B_9']);
+    expect(env).toEqual({ NPM_REGISTRY: value, A_B_9: `x${value}` });
+  });
+
+  it.each(['PATH', 'HOME', 'DOCKER_HOST', 'docker_config', 'HTTP_PROXY', 'no_proxy', 'LD_PRELOAD', 'SSH_AUTH_SOCK', 'BUILDKIT_INLINE_CACHE', 'not-an-env-name', 'A=B'])(
+    'a build arg named %s, which the docker CLI would read itself (or no environment can carry), keeps NAME=value in argv',
+    (name) => {
+      const { argv, env } = buildInvocation({ baseDir: '/a', context: '.', dockerfile: 'Dockerfile', args: { [name]: 'v' }, imageRef: 'x:1', labels: {} });
+      expect(argv).toContain(`${name}=v`);
+      expect(env).toEqual({});
+    },
+  );
+
   it('leaves --target out when none is configured', () => {
-    expect(buildArgv({ baseDir: '/a', context: '.', dockerfile: 'Dockerfile', args: {}, imageRef: 'x:1', labels: {} })).not.toContain('--target');
+    expect(buildInvocation({ baseDir: '/a', context: '.', dockerfile: 'Dockerfile', args: {}, imageRef: 'x:1', labels: {} }).argv).not.toContain('--target');
   });
 });
 
