@@ -76,6 +76,6 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
   };
 }
 
-export function runStatusTool(target: EngineTarget, argv: readonly string[], env?: Record<string, string>): Promise<ToolRun> {
-  return runTool(target, argv, { purpose: 'status', timeoutMs: STATUS_TIMEOUT_MS, ...(env ? { env } : {}) });
+export function runStatusTool(target: EngineTarget, argv: readonly string[], env?: Record<string, string>, signal?: AbortSignal): Promise<ToolRun> {
+  return runTool(target, argv, { purpose: 'status', timeoutMs: STATUS_TIMEOUT_MS, signal, ...(env ? { env } : {}) });
 }

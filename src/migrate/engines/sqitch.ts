@@ -9,7 +9,7 @@ import type { DatabaseState, EngineTarget, MigrationEngine, MigrationEntry, RunO
 import { unreadable } from '../types.js';
 import { runStatusTool, runTool } from './container-tool.js';
 import type { ToolRun } from './container-tool.js';
-import { describeToolFailure, outcomesFromStatus } from './tool-engine.js';
+import { describeToolFailure, interruptedOutcome, outcomesFromStatus } from './tool-engine.js';
 import { outputLines } from './tool-output.js';
 
 export type SqitchCheck = { kind: 'ok' } | { kind: 'undeployed' } | { kind: 'diverged'; changes: string[] } | { kind: 'error'; message: string };
@@ -154,7 +154,8 @@ export const sqitchEngine: MigrationEngine = {
     const before = await readState(target, known);
     const argv = target.migrations.command ? [...target.migrations.command] : ['sqitch', 'deploy', ...(options.to ? ['--to', options.to] : [])];
     target.log(`running ${argv.join(' ')} in ${target.containerName}`);
-    const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, env: env(target) });
+    const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, env: env(target), signal: options.signal });
+    if (run.interrupted) return interruptedOutcome(target, argv, options.signal);
     const after = await readState(target, { ...(known.planned ? { planned: known.planned } : {}) });
     const failed = run.exitCode !== 0 || run.timedOut;
     const failedId = failed ? sqitchFailedChange(run) : undefined;

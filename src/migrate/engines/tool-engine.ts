@@ -36,13 +36,13 @@ export function describeToolFailure(run: ToolRun, timeoutMs?: number): string {
 }
 
 /** Reads the status with the tool; never throws for a status that cannot be read. */
-export async function readToolStatus(spec: ToolSpec, target: EngineTarget): Promise<DatabaseState> {
+export async function readToolStatus(spec: ToolSpec, target: EngineTarget, signal?: AbortSignal): Promise<DatabaseState> {
   if ('missing' in target.image) return unreadable(`no app image to run ${spec.name} in: ${target.image.missing}`);
   const argv = target.migrations.plan_command ?? spec.statusCommand?.(target);
   if (!argv) return unreadable(spec.noStatusReason ?? `${spec.name} has no status command; set migrations.plan_command`);
   let run: ToolRun;
   try {
-    run = await runStatusTool(target, argv, spec.env?.(target));
+    run = await runStatusTool(target, argv, spec.env?.(target), signal);
   } catch (error) {
     return unreadable(`could not run ${argv.join(' ')}: ${target.scrub(error instanceof Error ? error.message : String(error))}`);
   }
@@ -73,6 +73,17 @@ export function outcomesFromStatus(
   return { migrations, notes };
 }
 
+/**
+ * An apply run stopped by SIGINT/SIGTERM. No status container runs after it: the user asked to
+ * stop, not to wait for another tool run.
+ */
+export function interruptedOutcome(target: EngineTarget, argv: readonly string[], signal: AbortSignal | undefined): RunOutcome {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : 'interrupted';
+  const error = `${reason}: ${argv.join(' ')} was stopped and its container ${target.containerName} removed; which migrations it applied before that is not known (see \`stagecraft migrate plan\`)`;
+  target.log(error);
+  return { status: 'failed', migrations: [], error, notes: [] };
+}
+
 export function toolEngine(spec: ToolSpec): MigrationEngine {
   const hasStatus = (target: EngineTarget) => target.migrations.plan_command !== undefined || spec.statusCommand !== undefined;
   return {
@@ -88,17 +99,11 @@ export function toolEngine(spec: ToolSpec): MigrationEngine {
       } else {
         argv = target.migrations.command ? [...target.migrations.command] : spec.applyCommand(target);
       }
-      const before = hasStatus(target) ? await readToolStatus(spec, target) : undefined;
+      const before = hasStatus(target) ? await readToolStatus(spec, target, options.signal) : undefined;
       if (before && !before.readable) target.log(`status before the run not readable: ${before.reason ?? 'unknown reason'}`);
       target.log(`running ${argv.join(' ')} in ${target.containerName}`);
       const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, signal: options.signal, ...(spec.env ? { env: spec.env(target) } : {}) });
-      if (run.interrupted) {
-        // No status container after an interrupt: the user asked to stop, not to wait for another run.
-        const reason = options.signal?.reason instanceof Error ? options.signal.reason.message : 'interrupted';
-        const error = `${reason}: ${argv.join(' ')} was stopped and its container ${target.containerName} removed; which migrations it applied before that is not known (see \`stagecraft migrate plan\`)`;
-        target.log(error);
-        return { status: 'failed', migrations: [], error, notes: [] };
-      }
+      if (run.interrupted) return interruptedOutcome(target, argv, options.signal);
       const failed = run.exitCode !== 0 || run.timedOut;
       const after = hasStatus(target) ? await readToolStatus(spec, target) : undefined;
       const failedId = failed ? spec.failedMigration?.(run) : undefined;
