@@ -6,7 +6,7 @@ import type { ConfigProblem } from './errors.js';
 import { SECRETS_FILE_HINT, InterpolationError, checkInterpolationSyntax, containsInterpolation, interpolate } from './interpolate.js';
 import type { VariableLookup } from './interpolate.js';
 import { describeValue, issuesToProblems, valueAt } from './issues.js';
-import { isPlainObject, mergeEnvironment } from './merge.js';
+import { emptyMapping, isPlainObject, mergeEnvironment } from './merge.js';
 import type { PlainObject } from './merge.js';
 import { displayPath, formatConfigPath, pathKey } from './paths.js';
 import type { ConfigPath } from './paths.js';
@@ -69,7 +69,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
 
   const environments = isPlainObject(document.environments) ? Object.keys(document.environments) : [];
   const environment = selectEnvironment(options.environment, environments, file);
-  const lookup: VariableLookup = (name) => processEnv[name] ?? secretsFile.values.get(name);
+  // Own properties only: `${constructor}` must not find Object.prototype.constructor.
+  const lookup: VariableLookup = (name) => (Object.hasOwn(processEnv, name) ? processEnv[name] : undefined) ?? secretsFile.values.get(name);
 
   const expanded = expandVariables(withoutExtensions(document), source, environment, lookup);
   problems.push(...expanded.problems);
@@ -102,7 +103,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     );
   }
 
-  const secretEnv: Record<string, string> = {};
+  const secretEnv = emptyMapping() as Record<string, string>;
   const secretNames = valueAt(merged, ['env', 'secret']);
   if (Array.isArray(secretNames)) {
     secretNames.forEach((name: unknown, index) => {
@@ -205,7 +206,7 @@ function expandVariables(document: PlainObject, source: YamlSource, environment:
     if (typeof node === 'string') return expandString(node, at);
     if (Array.isArray(node)) return node.map((item, index) => walk(item, [...at, index]));
     if (isPlainObject(node)) {
-      const copy: PlainObject = {};
+      const copy = emptyMapping();
       for (const [key, child] of Object.entries(node)) copy[key] = walk(child, [...at, key]);
       return copy;
     }

@@ -3,8 +3,19 @@ import { pathKey } from './paths.js';
 
 export type PlainObject = Record<string, unknown>;
 
+/** A mapping as parsed from YAML (or built by `emptyMapping`): not a list, Date, Map or class instance. */
 export function isPlainObject(value: unknown): value is PlainObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * A mapping to be filled with keys from the user's file: without a prototype, assigning any key
+ * (`__proto__`, `constructor`) adds that key and nothing else, and no key is found by inheritance.
+ */
+export function emptyMapping(): PlainObject {
+  return Object.create(null) as PlainObject;
 }
 
 /** For every node of a merged tree, the path in the file it came from. */
@@ -37,8 +48,8 @@ export function mergeEnvironment(tree: PlainObject, environment: string): { merg
   const origins = new Origins();
   const environmentPath = ['environments', environment];
   const layer = (tree.environments as PlainObject)[environment] as PlainObject;
-  const base: PlainObject = {};
-  const overrides: PlainObject = {};
+  const base = emptyMapping();
+  const overrides = emptyMapping();
   for (const [key, value] of Object.entries(tree)) if (key !== 'environments') base[key] = value;
   for (const [key, value] of Object.entries(layer)) if (!ENVIRONMENT_OWN_KEYS.has(key)) overrides[key] = value;
 
@@ -46,7 +57,7 @@ export function mergeEnvironment(tree: PlainObject, environment: string): { merg
   for (const key of ENVIRONMENT_OWN_KEYS) {
     // Recorded even when absent, so that "missing hosts" is reported in the environment.
     const value = record(layer[key], [...environmentPath, key], [key], origins);
-    if (key in layer) merged[key] = value;
+    if (Object.hasOwn(layer, key)) merged[key] = value;
   }
   origins.set([], []);
   return { merged, origins };
@@ -63,11 +74,11 @@ function mergeValues(
   if (!isPlainObject(base) || !isPlainObject(override)) return record(override, overridePath, resolvedPath, origins);
   // A mapping present in both is reported at its top-level place: that is where a missing key belongs.
   origins.set(resolvedPath, basePath);
-  const result: PlainObject = {};
+  const result = emptyMapping();
   for (const key of new Set([...Object.keys(base), ...Object.keys(override)])) {
     const childPath = [...resolvedPath, key];
-    if (!(key in override)) result[key] = record(base[key], [...basePath, key], childPath, origins);
-    else if (!(key in base)) result[key] = record(override[key], [...overridePath, key], childPath, origins);
+    if (!Object.hasOwn(override, key)) result[key] = record(base[key], [...basePath, key], childPath, origins);
+    else if (!Object.hasOwn(base, key)) result[key] = record(override[key], [...overridePath, key], childPath, origins);
     else result[key] = mergeValues(base[key], override[key], [...basePath, key], [...overridePath, key], childPath, origins);
   }
   return result;

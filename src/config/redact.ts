@@ -27,10 +27,10 @@ export function redact(value: unknown, secretValues: readonly string[]): unknown
       return secrets.some((secret) => node.includes(secret)) ? REDACTED : node;
     }
     if (Array.isArray(node)) return node.map((item) => walk(item, undefined));
-    if (typeof node === 'object' && node !== null && Object.getPrototypeOf(node) === Object.prototype) {
-      const copy: Record<string, unknown> = {};
-      for (const [childKey, child] of Object.entries(node)) copy[childKey] = walk(child, childKey);
-      return copy;
+    const prototype: unknown = typeof node === 'object' && node !== null ? Object.getPrototypeOf(node) : undefined;
+    if (prototype === Object.prototype || prototype === null) {
+      // fromEntries defines each key as an own property: a "__proto__" key stays a key.
+      return Object.fromEntries(Object.entries(node as object).map(([childKey, child]) => [childKey, walk(child, childKey)]));
     }
     return node;
   };

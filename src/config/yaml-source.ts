@@ -284,7 +284,8 @@ function checkStructure(doc: Document.Parsed): { problems: StructureProblem[]; a
     }
     if (step.kind === 'pair') {
       const { pair, depth, keys } = step;
-      const keyNode = isAlias(pair.key) ? aliasTargets.get(pair.key) : pair.key;
+      // An alias key is entered after this check: look its anchor up directly.
+      const keyNode = isAlias(pair.key) ? anchors.get(pair.key.source) : pair.key;
       if (isScalar(keyNode) && typeof keyNode.value !== 'symbol' && isNodeLike(pair.key)) {
         const name = String(keyNode.value);
         if (FORBIDDEN_KEYS.has(name)) {

@@ -226,6 +226,36 @@ const cases: ErrorCase[] = [
     errors: ['stagecraft.yml:3:26: alias "*p" is inside the node it refers to (a cycle)'],
   },
   {
+    name: '__proto__ key that would turn off host-key checking',
+    lines: [...HEAD, 'ssh: {__proto__: {strict_host_key_checking: false}}', ...PROD],
+    errors: ['stagecraft.yml:3:7: key "__proto__" is not allowed (it would replace an object\'s prototype)'],
+  },
+  {
+    name: '__proto__ keys under env.clear, builder.args and an environment, each reported',
+    lines: [
+      ...HEAD,
+      'env: { clear: { __proto__: { A: b } } }',
+      'builder:',
+      '  args:',
+      '    __proto__: { NODE_ENV: development }',
+      ...PROD,
+      '    __proto__: { require_approval: false }',
+    ],
+    errors: [
+      'stagecraft.yml:3:17: key "__proto__" is not allowed (it would replace an object\'s prototype)',
+      'stagecraft.yml:6:5: key "__proto__" is not allowed (it would replace an object\'s prototype)',
+      'stagecraft.yml:11:5: key "__proto__" is not allowed (it would replace an object\'s prototype)',
+    ],
+  },
+  {
+    name: '__proto__ key written as an alias, or quoted',
+    lines: [...HEAD, 'x-name: &k __proto__', 'proxy: { *k : { port: 1 } }', 'hooks: { "__proto__": {} }', ...PROD],
+    errors: [
+      'stagecraft.yml:4:10: key "__proto__" is not allowed (it would replace an object\'s prototype)',
+      'stagecraft.yml:5:10: key "__proto__" is not allowed (it would replace an object\'s prototype)',
+    ],
+  },
+  {
     name: 'type error in an environment override is reported there, once',
     lines: [...HEAD, ...PROD, '    proxy:', '      port: http'],
     errors: ['stagecraft.yml:8:13: environments.prod.proxy.port: expected an integer, got a string'],
