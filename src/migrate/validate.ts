@@ -24,12 +24,12 @@ async function checkSql(display: string, sql: string): Promise<string[]> {
   }
 }
 
-export async function validateRawMigrations(configDir: string, settings: EngineSettings): Promise<ValidationReport> {
+export async function validateRawMigrations(configDir: string, settings: EngineSettings, environment?: string): Promise<ValidationReport> {
   if (settings.engine !== 'raw') return { checked: false, reason: `engine ${settings.engine} validates its own files`, problems: [] };
   const { dir, display } = migrationsDir(configDir, settings.path ?? '.');
   let files;
   try {
-    files = await readMigrationFiles(dir, display);
+    files = await readMigrationFiles(dir, display, { environment });
   } catch (error) {
     if (error instanceof StagecraftError) return { checked: true, files: 0, problems: [error.message] };
     throw error;

@@ -18,7 +18,7 @@ import type { DatabaseState, EngineTarget, MigrationEngine, MigrationOutcome, Ro
 
 async function readFiles(target: EngineTarget): Promise<RawMigrationFile[]> {
   const { dir, display } = migrationsDir(target.configDir, target.migrations.path ?? '.');
-  return readMigrationFiles(dir, display);
+  return readMigrationFiles(dir, display, { environment: target.environment });
 }
 
 async function open(target: EngineTarget, purpose: string): Promise<DatabaseClient> {

@@ -1,21 +1,29 @@
 /**
- * The raw engine's migrations: `NNNN_name.sql` files (and optional `NNNN_name.down.sql`) in one
- * directory, applied in numeric order. The id of a migration is its file name without `.sql`.
+ * The raw engine's migrations: `NNNN_name.sql` (or golang-migrate's `NNNN_name.up.sql`) files with
+ * optional `NNNN_name.down.sql`, in one directory, plus the chosen environment's own files
+ * (`<dir>/<environment>/`, or those `environments.json` lists). They apply in dependency order
+ * (Kahn, ties by number), which is numeric order when no file declares a dependency.
  */
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { UserError } from '../../errors.js';
+import { formatCycle, orderMigrations } from '../graph/order.js';
+import { DEPENDENCIES_FILE, headerDependencies, parseDependenciesFile } from './dependencies.js';
+import type { DeclaredDependencies, DependencyReference, MigrationMetadata } from './dependencies.js';
+import { EXPECTED_NAMES, classifyFileName } from './layout.js';
+import type { RawLayout } from './layout.js';
 
 /** First line that makes the raw engine run a file statement by statement, outside a transaction. */
 export const NO_TRANSACTION_MARKER = '-- stagecraft:no-transaction';
 
-const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)(\.down)?\.sql$/;
+export const ENVIRONMENTS_FILE = 'environments.json';
 
 export interface RawMigrationFile {
   /** `0001_create_users` */
   id: string;
-  /** `0001_create_users.sql` */
+  /** Relative to the migrations directory: `0001_create_users.sql`, `staging/0005_demo.up.sql`. */
   file: string;
   number: bigint;
   path: string;
@@ -23,6 +31,22 @@ export interface RawMigrationFile {
   checksum: string;
   sql: string;
   down?: { file: string; path: string } | undefined;
+  /** Set for a file that belongs to one environment only. */
+  environment?: string | undefined;
+  /** Ids (resolved) this migration needs applied first. */
+  depends_on: string[];
+  metadata: MigrationMetadata;
+}
+
+export interface RawMigrationSet {
+  /** Undefined when the directory has no migration yet. */
+  layout: RawLayout | undefined;
+  files: RawMigrationFile[];
+}
+
+export interface ReadMigrationOptions {
+  /** Include this stagecraft environment's own migrations. */
+  environment?: string | undefined;
 }
 
 export function checksumOf(content: Buffer | string): string {
@@ -35,8 +59,26 @@ export function isNoTransaction(sql: string): boolean {
   return firstLine.trim() === NO_TRANSACTION_MARKER;
 }
 
-/** Reads every migration under `dir`, in the order they apply; throws a UserError on a bad name or duplicate number. */
-export async function readMigrationFiles(dir: string, displayDir: string): Promise<RawMigrationFile[]> {
+/** Reads every migration under `dir`, in the order they apply; throws a UserError listing every problem. */
+export async function readMigrationFiles(dir: string, displayDir: string, options: ReadMigrationOptions = {}): Promise<RawMigrationFile[]> {
+  return (await readMigrationSet(dir, displayDir, options)).files;
+}
+
+interface Candidate {
+  /** Relative to the migrations directory. */
+  relative: string;
+  environment: string | undefined;
+}
+
+interface UpFile {
+  id: string;
+  number: bigint;
+  relative: string;
+  layout: RawLayout;
+  environment: string | undefined;
+}
+
+export async function readMigrationSet(dir: string, displayDir: string, options: ReadMigrationOptions = {}): Promise<RawMigrationSet> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -46,61 +88,192 @@ export async function readMigrationFiles(dir: string, displayDir: string): Promi
     if (code === 'ENOTDIR') throw new UserError(`migrations path ${displayDir} is not a directory`);
     throw new UserError(`cannot read migrations directory ${displayDir}: ${(error as Error).message}`);
   }
+  const problems: string[] = [];
+  const candidates: Candidate[] = names.filter((name) => name.endsWith('.sql')).map((name) => ({ relative: name, environment: undefined }));
+  if (options.environment !== undefined) {
+    candidates.push(...(await environmentCandidates(dir, displayDir, names, options.environment, problems)));
+  }
 
-  const ups = new Map<string, { number: bigint; file: string }>();
+  const ups = new Map<string, UpFile>();
   const downs = new Map<string, string>();
   const byNumber = new Map<bigint, string>();
-  const problems: string[] = [];
-  for (const name of names.sort()) {
-    if (!name.endsWith('.sql')) continue;
-    const match = FILE_NAME.exec(name);
-    if (!match) {
-      problems.push(`${printableName(name)}: expected NNNN_name.sql (or NNNN_name.down.sql)`);
+  for (const { relative, environment } of candidates.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0))) {
+    const named = classifyFileName(path.basename(relative));
+    if (named.kind === 'bad') {
+      problems.push(`${printableName(relative)}: ${EXPECTED_NAMES}`);
       continue;
     }
-    const notAFile = await notARegularFile(path.join(dir, name));
+    const notAFile = await notARegularFile(path.join(dir, relative));
     if (notAFile !== undefined) {
-      problems.push(`${name}: ${notAFile}; a migration must be a regular file`);
+      problems.push(`${printableName(relative)}: ${notAFile}; a migration must be a regular file`);
       continue;
     }
-    const number = BigInt(match[1]!);
-    const id = `${match[1]}_${match[2]}`;
-    if (match[3]) {
-      downs.set(id, name);
+    if (named.kind === 'down') {
+      downs.set(named.id, relative);
       continue;
     }
-    const clash = byNumber.get(number);
+    const same = ups.get(named.id);
+    if (same !== undefined) {
+      problems.push(`${relative}: same id ${named.id} as ${same.relative}; an environment's own migration needs an id of its own`);
+      continue;
+    }
+    const clash = byNumber.get(named.number);
     if (clash !== undefined) {
-      problems.push(`${name}: number ${match[1]} is also used by ${clash}; each migration needs its own number`);
+      problems.push(`${relative}: number ${named.digits} is also used by ${clash}; each migration needs its own number`);
       continue;
     }
-    byNumber.set(number, name);
-    ups.set(id, { number, file: name });
+    byNumber.set(named.number, relative);
+    ups.set(named.id, { id: named.id, number: named.number, relative, layout: named.layout, environment });
   }
   for (const [id, down] of downs) {
-    if (!ups.has(id)) problems.push(`${down}: no ${id}.sql to go with it`);
+    if (!ups.has(id)) problems.push(`${down}: no ${id}.sql (or ${id}.up.sql) to go with it`);
   }
-  if (problems.length > 0) {
-    throw new UserError(`${displayDir}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
+  const plain = [...ups.values()].find((up) => up.layout === 'plain');
+  const upDown = [...ups.values()].find((up) => up.layout === 'up-down');
+  if (plain && upDown) {
+    problems.push(`${plain.relative} and ${upDown.relative}: two layouts in one directory; name every migration NNNN_name.sql, or every one NNNN_name.up.sql`);
   }
+  fail(displayDir, problems);
 
-  const ordered = [...ups.entries()].sort(([, a], [, b]) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
-  return Promise.all(
-    ordered.map(async ([id, { number, file }]) => {
-      const filePath = path.join(dir, file);
+  const declared = await readDependenciesFile(dir, displayDir);
+  const files = await Promise.all(
+    [...ups.values()].map(async (up): Promise<RawMigrationFile> => {
+      const filePath = path.join(dir, up.relative);
       const content = await readFile(filePath);
-      const down = downs.get(id);
+      const down = downs.get(up.id);
       return {
-        id,
-        file,
-        number,
+        id: up.id,
+        file: up.relative,
+        number: up.number,
         path: filePath,
         checksum: checksumOf(content),
         sql: content.toString('utf8'),
         down: down === undefined ? undefined : { file: down, path: path.join(dir, down) },
+        environment: up.environment,
+        depends_on: [],
+        metadata: {},
       };
     }),
   );
+  problems.push(...declared.problems);
+  resolveDependencies(files, declared, displayDir, problems);
+  fail(displayDir, problems);
+
+  const ordered = orderMigrations(files.map((file) => ({ id: file.id, dependsOn: file.depends_on })));
+  if (!ordered.ok) {
+    // Unknown ids were reported above with their positions; only a cycle is left.
+    fail(displayDir, [`a dependency cycle: ${formatCycle(ordered.cycle ?? [])}`]);
+  }
+  const byId = new Map(files.map((file) => [file.id, file]));
+  return { layout: plain ? 'plain' : upDown ? 'up-down' : undefined, files: (ordered as { order: string[] }).order.map((id) => byId.get(id)!) };
+}
+
+function fail(displayDir: string, problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  throw new UserError(`${displayDir}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
+}
+
+const environmentsFileSchema = z
+  .object({ environments: z.record(z.string(), z.object({ migrations: z.array(z.string().min(1)) }).strict()) })
+  .strict();
+
+/** The environment's own migration files: those `environments.json` lists, else `<dir>/<environment>/*.sql`. */
+async function environmentCandidates(dir: string, displayDir: string, names: readonly string[], environment: string, problems: string[]): Promise<Candidate[]> {
+  if (names.includes(ENVIRONMENTS_FILE)) {
+    const display = path.join(displayDir, ENVIRONMENTS_FILE);
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(path.join(dir, ENVIRONMENTS_FILE), 'utf8'));
+    } catch (error) {
+      problems.push(`${display}: not valid JSON: ${(error as Error).message}`);
+      return [];
+    }
+    const parsed = environmentsFileSchema.safeParse(value);
+    if (!parsed.success) {
+      problems.push(`${display}: expected {"environments": {"<name>": {"migrations": ["<env>/NNNN_name.sql", ...]}}}: ${parsed.error.issues[0]?.message ?? ''}`);
+      return [];
+    }
+    const listed = parsed.data.environments[environment]?.migrations ?? [];
+    const found: Candidate[] = [];
+    for (const entry of listed) {
+      const relative = path.normalize(entry);
+      if (path.isAbsolute(relative) || relative.startsWith('..') || !relative.endsWith('.sql')) {
+        problems.push(`${display}: "${printableName(entry)}" must be a .sql file inside ${displayDir}`);
+        continue;
+      }
+      if (!(await lstat(path.join(dir, relative)).then(() => true, () => false))) {
+        problems.push(`${display}: ${printableName(relative)} is listed for ${environment} but does not exist`);
+        continue;
+      }
+      found.push({ relative, environment });
+      const named = classifyFileName(path.basename(relative));
+      if (named.kind === 'up') {
+        const down = path.join(path.dirname(relative), `${named.id}.down.sql`);
+        if (await lstat(path.join(dir, down)).then(() => true, () => false)) found.push({ relative: down, environment });
+      }
+    }
+    return found;
+  }
+  const envDir = path.join(dir, environment);
+  let entries: string[];
+  try {
+    if (!(await stat(envDir)).isDirectory()) return [];
+    entries = await readdir(envDir);
+  } catch {
+    return [];
+  }
+  return entries.filter((name) => name.endsWith('.sql')).map((name) => ({ relative: path.join(environment, name), environment }));
+}
+
+async function readDependenciesFile(dir: string, displayDir: string): Promise<DeclaredDependencies> {
+  const display = path.join(displayDir, DEPENDENCIES_FILE);
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, DEPENDENCIES_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { byKey: new Map(), problems: [] };
+    return { byKey: new Map(), problems: [`${display}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`] };
+  }
+  return parseDependenciesFile(text, display);
+}
+
+/** Full id for a reference written as a full id or a bare number ("0002", "2"). */
+function resolveReference(ref: string, files: readonly RawMigrationFile[]): RawMigrationFile | undefined {
+  if (/^\d+$/.test(ref)) {
+    const number = BigInt(ref);
+    return files.find((file) => file.number === number);
+  }
+  return files.find((file) => file.id === ref);
+}
+
+/** Fills `depends_on` and `metadata` of every file from its header and dependencies.json. */
+function resolveDependencies(files: RawMigrationFile[], declared: DeclaredDependencies, displayDir: string, problems: string[]): void {
+  const references = new Map<string, DependencyReference[]>(files.map((file) => [file.id, []]));
+  for (const file of files) {
+    const header = headerDependencies(file.sql, path.join(displayDir, file.file));
+    problems.push(...header.problems);
+    references.get(file.id)!.push(...header.refs);
+  }
+  for (const [key, entry] of declared.byKey) {
+    const file = resolveReference(key, files);
+    if (file === undefined) continue; // an entry for another environment's migration, or one not written yet
+    references.get(file.id)!.push(...entry.dependsOn);
+    file.metadata = { ...file.metadata, ...entry.metadata };
+  }
+  for (const file of files) {
+    const resolved = new Set<string>();
+    for (const { ref, where } of references.get(file.id)!) {
+      const target = resolveReference(ref, files);
+      if (target === undefined) {
+        problems.push(`${where}: ${file.id} depends on ${printableName(ref)}, which is not a migration here`);
+      } else if (target.environment !== undefined && file.environment === undefined) {
+        problems.push(`${where}: ${file.id} is a base migration and cannot depend on ${target.id}, which belongs to environment ${target.environment} only`);
+      } else {
+        resolved.add(target.id);
+      }
+    }
+    file.depends_on = [...resolved];
+  }
 }
 
 /**
