@@ -302,7 +302,7 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
   const reports = [];
   for (const database of databases) {
     const migrations = loaded.config.databases[database]!.migrations;
-    reports.push({ database, engine: migrations.engine, ...(await validateRawMigrations(loaded.dir, migrations)) });
+    reports.push({ database, engine: migrations.engine, ...(await validateRawMigrations(loaded.dir, migrations, loaded.environment)) });
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
   else {
