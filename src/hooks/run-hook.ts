@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { UserError } from '../errors.js';
 
@@ -51,10 +52,17 @@ export async function runHook(
   const path = await findHook(resolve(baseDir, hooksPath), name);
   if (!path) return false;
   const child = execa(path, [], { cwd: baseDir, env: hookEnv(context), reject: false, all: true, stdin: 'ignore' });
+  // Whole lines only: a line that arrives in two chunks must reach onLine (and its redaction) in one piece.
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
   child.all?.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) onLine(line);
+    const lines = (pending + decoder.write(chunk)).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
   });
   const result = await child;
+  pending += decoder.end();
+  if (pending.trim()) onLine(pending);
   if (result.exitCode !== 0) {
     const why = result.exitCode === undefined ? result.message : `exit ${result.exitCode}`;
     throw new UserError(`${name} hook failed (${why}): ${path}`, { hint: `${context.command} aborted before anything changed` });

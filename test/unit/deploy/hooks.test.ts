@@ -37,6 +37,13 @@ describe('hooks', () => {
     expect(lines).toEqual(['done']);
   });
 
+  it('hands over whole lines, also when a line arrives in two pieces (so redaction sees all of it)', async () => {
+    const dir = await project({ 'pre-deploy': { body: "#!/bin/sh\nprintf 'token=abc'\nsleep 0.3\nprintf 'def\\nlast without newline'\n", mode: 0o755 } });
+    const lines: string[] = [];
+    await runHook(dir, '.stagecraft/hooks', 'pre-deploy', context, (l) => lines.push(l));
+    expect(lines).toEqual(['token=abcdef', 'last without newline']);
+  });
+
   it('is a no-op when the hook is not installed', async () => {
     const dir = await project({ 'pre-build.sample': { body: '#!/bin/sh\nexit 1\n', mode: 0o755 } });
     expect(await runHook(dir, '.stagecraft/hooks', 'pre-build', context, () => {})).toBe(false);
