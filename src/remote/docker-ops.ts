@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { digestOf, splitImageRef } from '../plan/image-ref.js';
+import { credentialsFor, digestOf, splitImageRef } from '../plan/image-ref.js';
 import { DockerOperationError, HostError } from './errors.js';
 import type { HostErrorOptions } from './errors.js';
 import { OutputTail } from './output-tail.js';
@@ -121,9 +121,12 @@ export class DockerOps {
    * A digest-pinned image already on the host is content-addressed and cannot have changed, so
    * it costs one inspect instead of a registry round trip; and within one command (one DockerOps
    * per host) a reference is pulled at most once, so migrations and rollout share the pull.
+   * `registryAuth` is registry.server's login: it is sent only when `ref` is on that registry
+   * (credentialsFor), whoever calls, so it never reaches another registry.
    */
-  async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
+  async pullImage(ref: string, registryAuth?: RegistryAuth): Promise<void> {
     if (this.pulled.has(ref)) return;
+    const auth = credentialsFor(ref, registryAuth);
     if (digestOf(ref) && (await this.inspectImage(ref))) {
       this.pulled.add(ref);
       return;

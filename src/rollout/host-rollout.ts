@@ -53,11 +53,6 @@ export function envFilePath(app: Pick<AppSpec, 'service' | 'environment'>): stri
   return `.stagecraft/env/${app.service}-${app.environment}.env`;
 }
 
-/** Registry credentials go only to the registry they belong to. */
-function sameRegistry(image: string, auth: AppSpec['registryAuth']): AppSpec['registryAuth'] {
-  return auth && image.startsWith(`${auth.serveraddress}/`) ? auth : undefined;
-}
-
 async function recentLogs(ops: DockerOps, container: string): Promise<string> {
   const raw = await ops.docker
     .getContainer(container)
@@ -146,13 +141,14 @@ export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, 
   await ops.ensureNetwork(plan.network, { 'stagecraft.service': app.service });
   if (plan.pull_images) {
     log(`pulling ${app.image}`);
-    await ops.pullImage(app.image, app.registryAuth);
+    await ops.pullImage(app.image, app.registryAuth); // credentials only if app.image is on registry.server
   } else if (!(await ops.inspectImage(app.image))) {
     throw new Error(`image ${app.image} is not on this machine; deploy without --skip-build to build it`);
   }
   if (!(await ops.inspectImage(plan.proxy.image))) {
     log(`pulling proxy image ${plan.proxy.image}`);
-    await ops.pullImage(plan.proxy.image, sameRegistry(plan.proxy.image, app.registryAuth));
+    // pullImage sends the credentials only if the image is on registry.server (credentialsFor).
+    await ops.pullImage(plan.proxy.image, app.registryAuth);
   }
   const env = { ...app.env, STAGECRAFT_HOST: host.name };
   // uploadFile creates ~/.stagecraft/env with mode 0700 when it is missing.

@@ -41,7 +41,7 @@ export async function runTool(target: EngineTarget, argv: readonly string[], opt
   const host = await target.host();
   const ops = await host.dockerOps();
   if (target.pullImage !== false) {
-    await ops.pullImage(image, target.registryAuth && image.startsWith(`${target.registryAuth.serveraddress}/`) ? target.registryAuth : undefined);
+    await ops.pullImage(image, target.registryAuth); // sent only if the image is on registry.server (credentialsFor)
   }
   const stream = options.purpose === 'apply';
   const name = stream ? target.containerName : `${target.containerName}-status-${randomBytes(3).toString('hex')}`;
