@@ -39,6 +39,8 @@ export interface MigrateProjectSpec {
   hosts: string[];
   databases: Record<string, MigrateDatabaseSpec>;
   healthcheck?: { path?: string; timeout?: string };
+  /** More environments on the same hosts, besides `e2e`. */
+  extraEnvironments?: string[];
 }
 
 export interface CliResult {
@@ -89,9 +91,12 @@ function configDocument(spec: MigrateProjectSpec, state: TestbedState): Record<s
         },
       ]),
     ),
-    environments: {
-      e2e: { hosts: spec.hosts.map((address, index) => ({ address, roles: index === 0 ? ['primary', 'web'] : ['web'] })) },
-    },
+    environments: Object.fromEntries(
+      ['e2e', ...(spec.extraEnvironments ?? [])].map((name) => [
+        name,
+        { hosts: spec.hosts.map((address, index) => ({ address, roles: index === 0 ? ['primary', 'web'] : ['web'] })) },
+      ]),
+    ),
   };
 }
 
@@ -152,9 +157,9 @@ export class MigrateProject {
     await rm(join(this.dir, relative), { force: true });
   }
 
-  /** Starts the real CLI (`--env e2e` added) in the project dir. */
+  /** Starts the real CLI (`--env e2e` added unless `args` name an environment) in the project dir. */
   start(args: readonly string[]): ResultPromise<{ reject: false; cwd: string; extendEnv: false; env: Record<string, string | undefined>; stdin: 'ignore' }> {
-    return execa('node', [CLI, ...args, '--env', 'e2e'], { cwd: this.dir, reject: false, extendEnv: false, env: cliEnvironment(), stdin: 'ignore' });
+    return execa('node', [CLI, ...args, ...(args.includes('--env') ? [] : ['--env', 'e2e'])], { cwd: this.dir, reject: false, extendEnv: false, env: cliEnvironment(), stdin: 'ignore' });
   }
 
   async run(...args: string[]): Promise<CliResult> {
@@ -235,7 +240,7 @@ export async function removeService(state: TestbedState, service: string): Promi
       await onHost(state, host.address, ['docker', 'network', 'rm', `${service}-net`]);
       const images = (await onHost(state, host.address, ['docker', 'images', '-q', `${state.registry.server}/e2e/${service}`])).split('\n').filter(Boolean);
       if (images.length) await onHost(state, host.address, ['docker', 'rmi', '-f', ...new Set(images)]);
-      await onHost(state, host.address, ['rm', '-f', `.stagecraft/env/${service}-e2e.env`, `.stagecraft/locks/${service}-e2e.json`]);
+      await onHost(state, host.address, ['rm', '-f', `.stagecraft/env/${service}-*.env`, `.stagecraft/locks/${service}-*.json`]);
     }),
   );
   const local = await execa('docker', ['images', '-q', `${state.registry.server}/e2e/${service}`], { reject: false });
