@@ -3,13 +3,15 @@
  * `env.secret` from the process environment, one from `.stagecraft/secrets`, the password of a
  * scratch PostgreSQL role inside the database URL, and the testbed registry's fixed password), a
  * full cycle runs with the real built CLI on the testbed (deploys that succeed and fail in every
- * phase that touches a secret, a rollback, migrate, config, releases, lock, --verbose and --json),
+ * phase that touches a secret, a hook and a migration tool that print secrets, a rollback, migrate,
+ * config, releases, lock; plain lines, --verbose, --json and one run in a terminal),
  * and then everything the cycle left behind is searched for each secret and for every 8-character
  * piece of it (also base64-encoded): command output, the release store and every other file of the
  * project, each host's home (audit log, locks, but not the one env file, which must be mode 0600),
  * `docker inspect` (without Config.Env) and logs of app, proxy and migration containers, the
- * image, the daemons' and PostgreSQL's logs, the tracking table, the argv of every process seen
- * while a command ran, and files written to the temp dir. Nothing is mocked.
+ * proxy's site config, the image, the daemons' and PostgreSQL's logs, the tracking table, the argv
+ * of every process seen while a command ran (the testbed hosts share this machine's process table,
+ * so that includes what ran on them), and files written to the temp dir. Nothing is mocked.
  *
  * Each secret kind gets its own value: stagecraft redacts by value, so one value shared by all
  * kinds would let one kind's redaction hide another kind missing from the redaction list.
@@ -23,6 +25,7 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NGINX_SITE_PATH } from '../../src/rollout/nginx-config.js';
 import { CLI, configDocument, removeServiceFromHosts, ensureHelloDependencies, type CliResult } from './helpers/project.js';
 import { scratchDatabase, type ScratchDatabase } from './helpers/scratch-database.js';
 import { readTestbedState, type TestbedHost, type TestbedState } from './helpers/testbed-state.js';
@@ -73,6 +76,20 @@ const SIDE_FAIL_JS = [
   'console.error(`password was ${url.password} for ${url.username}`);',
   'console.error(`tokens: ${process.env.APP_TOKEN} / ${process.env.FILE_TOKEN}`);',
   'process.exit(3);',
+].join('\n');
+
+/**
+ * A pre-deploy hook that reads the project's secrets itself and prints them, as a backup script's
+ * log might; the second line reaches stagecraft in two pieces (as block-buffered output can).
+ */
+const PRINTING_HOOK = [
+  '#!/bin/sh',
+  '. ./.stagecraft/secrets',
+  'echo "pre-deploy hook: backing up $DATABASE_URL"',
+  "printf 'pre-deploy hook: token %.12s' \"$FILE_TOKEN\"",
+  'sleep 0.5',
+  "printf '%s (written in two pieces)\\n' \"${FILE_TOKEN#????????????}\"",
+  '',
 ].join('\n');
 
 let state: TestbedState;
@@ -162,16 +179,23 @@ function sampleProcesses(): void {
 
 let commandCount = 0;
 
-/** Runs the real CLI in the project dir; records its output as two sources; checks the exit code. */
-async function cli(args: string[], expectedExit: number, label = args.join(' ')): Promise<CliResult> {
+/**
+ * Runs the real CLI in the project dir; records its output as sources; checks the exit code.
+ * `tty: true` runs it in a pseudo-terminal (util-linux `script`), without CI: the live task list.
+ */
+async function cli(args: string[], expectedExit: number, label = args.join(' '), options: { tty?: boolean } = {}): Promise<CliResult> {
   commandCount += 1;
   const sampler = setInterval(sampleProcesses, 150);
   const env: Record<string, string | undefined> = { ...process.env, CI: '1', NO_COLOR: '1', APP_TOKEN: envCanary };
   for (const name of ['STAGECRAFT_ENV', 'STAGECRAFT_RELEASES_FILE', 'REGISTRY_PASSWORD', 'REGISTRY_USER', 'DATABASE_URL', 'FILE_TOKEN', 'FORCE_COLOR']) env[name] = undefined;
+  if (options.tty) env['CI'] = undefined;
+  // The words are this test's own fixed values; quoted for the shell `script` starts.
+  const words = ['node', CANARY_CLI, ...args].map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(' ');
+  const [file, argv] = options.tty ? ['script', ['-qefc', `stty cols 120 2>/dev/null; exec ${words}`, '/dev/null']] : ['node', [CANARY_CLI, ...args]];
   try {
-    const result = await execa('node', [CANARY_CLI, ...args], { cwd: dir, reject: false, extendEnv: false, env, stdin: 'ignore' });
+    const result = await execa(file, argv, { cwd: dir, reject: false, extendEnv: false, env, stdin: 'ignore' });
     const out = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
-    addSource('command output', `\`stagecraft ${label}\` stdout`, out.stdout);
+    addSource('command output', `\`stagecraft ${label}\` ${options.tty ? 'terminal' : 'stdout'}`, out.stdout);
     addSource('command output', `\`stagecraft ${label}\` stderr`, out.stderr);
     // The output is searched later; a wrong exit code fails now, with the (secret-masked) output.
     expect(out.exitCode, `stagecraft ${label}: exit ${out.exitCode}\n${mask(out.stdout)}\n${mask(out.stderr)}`).toBe(expectedExit);
@@ -208,12 +232,15 @@ function watchDeploy(): { stop: () => Promise<{ lockSeen: number; migrationConta
   let running = true;
   let lockSeen = 0;
   const seen = new Set<string>();
+  const lockTexts = new Set<string>();
   const lockFile = join(hostHome(primary), '.stagecraft', 'locks', `${service}-${ENV}.json`);
   const loop = (async () => {
     while (running) {
       if (existsSync(lockFile)) {
         try {
-          addSource('lock file', `lock file ~/.stagecraft/locks/${service}-${ENV}.json on ${primary.name} (held, during a deploy)`, await readFile(lockFile, 'utf8'));
+          const text = await readFile(lockFile, 'utf8');
+          if (!lockTexts.has(text)) addSource('lock file', `lock file ~/.stagecraft/locks/${service}-${ENV}.json on ${primary.name} (held, during a deploy)`, text);
+          lockTexts.add(text);
           lockSeen += 1;
         } catch {
           // released between the check and the read
@@ -322,6 +349,9 @@ async function collectAfterCycle(): Promise<void> {
     for (const id of new Set([...ids, ...proxy.stdout.split('\n').map((line) => line.trim()).filter(Boolean)])) {
       await collectContainer(host, id, 'after the cycle');
     }
+    // The proxy's site config lives inside its container (a tar stream of the one file).
+    const site = await dockerOn(host, ['cp', `${service}-proxy:${NGINX_SITE_PATH}`, '-']);
+    if (site.exitCode === 0) addSource('containers', `${NGINX_SITE_PATH} in ${service}-proxy on ${host.name}`, site.stdout);
     const images = await dockerOn(host, ['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', `${state.registry.server}/e2e/${service}`]);
     addSource('images', `docker images on ${host.name}`, images.stdout);
   }
@@ -533,8 +563,13 @@ describe('secret canaries', () => {
     await cli(['deploy', '--env', ENV, '--version', 'klocked'], 2, 'deploy while the lock is held');
     await cli(['lock', 'release', '--env', ENV], 0);
 
-    // A second successful deploy with --json.
-    await cli(['deploy', '--env', ENV, '--version', 'k2', '--json'], 0, 'deploy k2 --json');
+    // A second successful deploy with --json, with a hook that prints secrets.
+    await mkdir(join(dir, '.stagecraft', 'hooks'), { recursive: true });
+    await writeFile(join(dir, '.stagecraft', 'hooks', 'pre-deploy'), PRINTING_HOOK, { mode: 0o755 });
+    const hooked = await cli(['deploy', '--env', ENV, '--version', 'k2', '--json'], 0, 'deploy k2 --json (a hook prints secrets)');
+    await rm(join(dir, '.stagecraft', 'hooks', 'pre-deploy'));
+    expect(hooked.stderr).toContain('pre-deploy hook: backing up [REDACTED]');
+    expect(hooked.stderr).toContain('pre-deploy hook: token [REDACTED] (written in two pieces)');
 
     // The database URL on error paths without a deploy: unreachable, wrong role.
     await writeProject({ databaseUrl: databaseUrl.replace(`:${state.postgres.port}/`, ':5999/') });
@@ -546,7 +581,7 @@ describe('secret canaries', () => {
 
     // A deploy whose new version never gets healthy on one host: exit 5, every host back on k2.
     await writeProject({ unhealthyOn: web.address, healthTimeout: '4s' });
-    await cli(['deploy', '--env', ENV, '--version', 'k3', '--verbose'], 5, 'deploy k3 (unhealthy) --verbose');
+    await cli(['deploy', '--env', ENV, '--version', 'k3'], 5, 'deploy k3 (unhealthy) in a terminal', { tty: true });
     await writeProject({ unhealthyOn: undefined, healthTimeout: undefined });
 
     // A post-deploy migration that prints its secrets and fails: exit 4 (redacted output expected).
@@ -595,6 +630,7 @@ describe('secret canaries', () => {
     // Each kind of place was really read (and would have been searched).
     expectSource('command output', 'deploy k1 --verbose', 'is live on');
     expectSource('command output', 'deploy k4', '[REDACTED]');
+    expectSource('command output', 'in a terminal` terminal', 'rollout');
     expectSource('project files', '.stagecraft/releases.json', '"version": "k5"');
     expectSource('host files', `${primary.name}:~/.stagecraft/audit.log`, `${service}\t${ENV}\tk2`);
     expectSource('host files', `${web.name}:~/.stagecraft/audit.log (over ssh)`, `${service}\t${ENV}\tk1`);
@@ -603,6 +639,7 @@ describe('secret canaries', () => {
     expectSource('containers', `${service}-migrate-side-k1`, 'side migration recorded k1');
     expectSource('containers', `${service}-proxy on ${web.name}`, '"Path"');
     expectSource('containers', `${service}-web-k2 on ${primary.name}`, '"Args"');
+    expectSource('containers', `in ${service}-proxy on ${web.name}`, 'proxy_pass');
     expectSource('images', 'docker history', 'node');
     expectSource('database', 'stagecraft_migrations', '0001_create_main');
     expectSource('daemon logs', `dockerd log of ${primary.name}`, '');
