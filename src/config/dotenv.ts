@@ -39,22 +39,24 @@ export function parseDotenv(text: string): DotenvParseResult {
   return { values, problems };
 }
 
+/** Never quotes the line: in a secrets file, any text may be part of a secret. */
 function describeBadAssignment(statement: string): string {
   const equals = statement.indexOf('=');
   if (equals === -1) return 'expected KEY=value';
-  const name = statement.slice(0, equals).trim();
-  if (name === '') return 'missing variable name before "="';
-  return `invalid variable name "${name}" (letters, digits and _, not starting with a digit)`;
+  if (statement.slice(0, equals).trim() === '') return 'missing variable name before "="';
+  return 'invalid variable name before "=" (letters, digits and _, not starting with a digit)';
 }
 
-function parseValue(text: string): { value: string } | { error: string } {
+type ParsedValue = { value: string } | { error: string };
+
+function parseValue(text: string): ParsedValue {
   const quote = text[0];
   if (quote === '"' || quote === "'") return parseQuoted(text, quote);
   const comment = /\s#/.exec(text);
   return { value: (comment === null ? text : text.slice(0, comment.index)).trimEnd() };
 }
 
-function parseQuoted(text: string, quote: '"' | "'"): { value: string } | { error: string } {
+function parseQuoted(text: string, quote: '"' | "'"): ParsedValue {
   let value = '';
   let i = 1;
   for (; i < text.length; i++) {
@@ -68,8 +70,11 @@ function parseQuoted(text: string, quote: '"' | "'"): { value: string } | { erro
     }
     value += char;
   }
-  if (i >= text.length) return { error: `unterminated ${quote === '"' ? 'double' : 'single'} quote` };
+  if (i >= text.length) {
+    const kind = quote === '"' ? 'double' : 'single';
+    return { error: `unterminated ${kind} quote (values are one line: write line breaks as \\n inside double quotes)` };
+  }
   const after = text.slice(i + 1).trim();
-  if (after !== '' && !after.startsWith('#')) return { error: `unexpected text after the closing quote: ${after}` };
+  if (after !== '' && !after.startsWith('#')) return { error: 'unexpected text after the closing quote' };
   return { value };
 }

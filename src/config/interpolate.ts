@@ -1,7 +1,15 @@
 /** Looks a variable up; undefined means "not set" (an empty string is set). */
 export type VariableLookup = (name: string) => string | undefined;
 
-export class InterpolationError extends Error {}
+export class InterpolationError extends Error {
+  /** True when the message quotes part of the text (a malformed expression), not only a variable name. */
+  constructor(
+    message: string,
+    readonly quotesText = false,
+  ) {
+    super(message);
+  }
+}
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -56,7 +64,7 @@ function expand(text: string, start: number, lookup: VariableLookup, evaluate: b
       i++;
     }
   }
-  if (defaultOf !== undefined) throw new InterpolationError(unterminated(text, defaultOf));
+  if (defaultOf !== undefined) throw new InterpolationError(unterminated(text, defaultOf), true);
   return { value, end: i };
 }
 
@@ -65,7 +73,7 @@ function expandExpression(text: string, dollar: number, lookup: VariableLookup, 
   const nameStart = dollar + 2;
   let nameEnd = nameStart;
   while (nameEnd < text.length && text[nameEnd] !== '}' && text[nameEnd] !== ':') nameEnd++;
-  if (nameEnd >= text.length) throw new InterpolationError(unterminated(text, dollar));
+  if (nameEnd >= text.length) throw new InterpolationError(unterminated(text, dollar), true);
   const name = text.slice(nameStart, nameEnd);
   checkName(name, text.slice(dollar, nameEnd + 1));
 
@@ -76,7 +84,7 @@ function expandExpression(text: string, dollar: number, lookup: VariableLookup, 
   }
 
   if (text[nameEnd + 1] !== '-') {
-    throw new InterpolationError(`unsupported expression "${text.slice(dollar, nameEnd + 2)}…": use \${${name}} or \${${name}:-default}`);
+    throw new InterpolationError(`unsupported expression "${text.slice(dollar, nameEnd + 2)}…": use \${${name}} or \${${name}:-default}`, true);
   }
   const current = evaluate ? lookup(name) : '';
   const useDefault = current === undefined || current === '';
@@ -85,10 +93,11 @@ function expandExpression(text: string, dollar: number, lookup: VariableLookup, 
 }
 
 function checkName(name: string, expression: string): void {
-  if (name === '') throw new InterpolationError(`empty variable name in "${expression}"`);
+  if (name === '') throw new InterpolationError(`empty variable name in "${expression}"`, true);
   if (!VARIABLE_NAME.test(name)) {
     throw new InterpolationError(
       `invalid variable name "${name}" in "${expression}" (use letters, digits and _; forms: \${NAME} or \${NAME:-default})`,
+      true,
     );
   }
 }

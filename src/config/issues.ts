@@ -18,6 +18,8 @@ export interface IssueContext {
   readonly filePathOf: (treePath: ConfigPath) => ConfigPath;
   /** True for a quoted scalar that used `${...}` (it stays a string, so a number field rejects it). */
   readonly quotedInterpolation: (filePath: ConfigPath) => boolean;
+  /** Why the value at `filePath` must not be quoted in a message (a secret field, or it holds a secret); undefined to show it. */
+  readonly hiddenBecause: (filePath: ConfigPath, value: unknown) => string | undefined;
 }
 
 const QUOTED_HINT = ' (a quoted "${...}" stays a string: write it unquoted to get a number or true/false)';
@@ -39,6 +41,8 @@ function issueToProblems(issue: Issue, context: IssueContext): ConfigProblem[] {
   const at = (position: Position, message: string): ConfigProblem => ({ file: context.source.file, ...position, message });
   const subject = formatConfigPath(filePath);
   const value = valueAt(context.tree, treePath);
+  const hidden = context.hiddenBecause(filePath, value);
+  const hiddenNote = hidden === undefined ? '' : ` (the value is not shown: ${hidden})`;
 
   switch (issue.code) {
     case 'unrecognized_keys': {
@@ -57,11 +61,17 @@ function issueToProblems(issue: Issue, context: IssueContext): ConfigProblem[] {
     case 'invalid_type': {
       if (value === undefined) return [missingKey(filePath, '', context, at)];
       const expected = issue.expected === 'number' && isIntegerField(filePath) ? 'int' : issue.expected;
+      if (hidden !== undefined) {
+        const quote = expected === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? 'quote it; ' : '';
+        const got = describeValue(value, false);
+        return [at(context.source.valuePosition(filePath), `${subject}: expected ${describeExpected(expected)}, got ${got} (${quote}the value is not shown: ${hidden})`)];
+      }
       const hint = typeHint(expected, value) || (context.quotedInterpolation(filePath) ? QUOTED_HINT : '');
       return [at(context.source.valuePosition(filePath), `${subject}: expected ${describeExpected(expected)}, got ${describeValue(value)}${hint}`)];
     }
     case 'invalid_value': {
       const allowed = issue.values.map((v) => String(v));
+      if (hidden !== undefined) return [at(context.source.valuePosition(filePath), `${subject}: expected one of ${allowed.join(', ')}${hiddenNote}`)];
       const suggestion = typeof value === 'string' ? didYouMean(value, allowed) : '';
       return [at(context.source.valuePosition(filePath), `${subject}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}${suggestion}`)];
     }
@@ -74,7 +84,7 @@ function issueToProblems(issue: Issue, context: IssueContext): ConfigProblem[] {
       return [at(context.source.valuePosition(filePath), `${subject}: ${issue.message}`)];
     }
     default:
-      return [at(context.source.valuePosition(filePath), `${subject}: ${issue.message}${quoteShortString(value)}`)];
+      return [at(context.source.valuePosition(filePath), `${subject}: ${issue.message}${hidden === undefined ? quoteShortString(value) : hiddenNote}`)];
   }
 }
 
@@ -117,12 +127,16 @@ function describeExpected(expected: string): string {
   return EXPECTED[expected] ?? expected;
 }
 
-export function describeValue(value: unknown): string {
+/** `showScalar` false leaves out the number or boolean itself. */
+export function describeValue(value: unknown, showScalar = true): string {
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (isPlainObject(value)) return 'a mapping';
   if (typeof value === 'string') return 'a string';
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value === 'number' ? 'a number' : 'a boolean'} (${String(value)})`;
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    const kind = typeof value === 'number' ? 'a number' : 'a boolean';
+    return showScalar ? `${kind} (${String(value)})` : kind;
+  }
   return typeof value;
 }
 

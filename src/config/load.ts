@@ -13,6 +13,7 @@ import type { ConfigPath } from './paths.js';
 import { ENV_VAR_NAME, EXTENSION_PREFIX, fileSchema, resolvedConfigSchema, schemaAt } from './schema.js';
 import type { ResolvedConfig } from './schema.js';
 import { readInputFile } from './read-input.js';
+import { isSecretField } from './redact.js';
 import { buildArgSecretProblems } from './build-args.js';
 import { readSecretsFile } from './secrets-file.js';
 import { selectEnvironment } from './select-environment.js';
@@ -75,11 +76,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const expanded = expandVariables(withoutExtensions(document), source, environment, lookup);
   problems.push(...expanded.problems);
   const quotedInterpolation = (filePath: ConfigPath): boolean => expanded.quoted.has(pathKey(filePath));
+  const hiddenBecause = valueHider(expanded.tree, secretsFile.values, lookup);
 
   const fileCheck = fileSchema.safeParse(expanded.tree);
   if (!fileCheck.success) {
     const issues = fileCheck.error.issues.filter((issue) => !expanded.unexpanded.has(pathKey(issue.path as ConfigPath)));
-    problems.push(...issuesToProblems(issues, { source, tree: expanded.tree, filePathOf: (p) => p, quotedInterpolation }));
+    problems.push(...issuesToProblems(issues, { source, tree: expanded.tree, filePathOf: (p) => p, quotedInterpolation, hiddenBecause }));
   }
 
   const environmentLayer = environment === undefined ? undefined : (expanded.tree.environments as PlainObject)[environment];
@@ -99,6 +101,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
         tree: merged,
         filePathOf: (p) => origins.filePathOf(p),
         quotedInterpolation,
+        hiddenBecause,
       }),
     );
   }
@@ -196,7 +199,11 @@ function expandVariables(document: PlainObject, source: YamlSource, environment:
     } catch (error) {
       if (!(error instanceof InterpolationError)) throw error;
       unexpanded.add(pathKey(at));
-      problems.push({ file: source.file, ...source.valuePosition(at), message: `${formatConfigPath(at)}: ${error.message}` });
+      const message =
+        error.quotesText && isSecretField(at)
+          ? 'malformed "${...}" (the value is not shown: secret field; write "$$" for a literal "$")'
+          : error.message;
+      problems.push({ file: source.file, ...source.valuePosition(at), message: `${formatConfigPath(at)}: ${message}` });
       return text;
     }
   };
@@ -214,6 +221,38 @@ function expandVariables(document: PlainObject, source: YamlSource, environment:
   };
 
   return { tree: walk(document, []) as PlainObject, problems, unexpanded, quoted };
+}
+
+/**
+ * Which values a validation message must not quote: those of secret fields, and any value holding a
+ * secret (a value from .stagecraft/secrets, of a variable an env.secret lists, or of a secret field).
+ */
+function valueHider(
+  tree: PlainObject,
+  secretsFileValues: ReadonlyMap<string, string>,
+  lookup: VariableLookup,
+): (filePath: ConfigPath, value: unknown) => string | undefined {
+  const secrets = new Set<string>(secretsFileValues.values());
+  const walk = (node: unknown, at: ConfigPath): void => {
+    if (typeof node === 'string' && isSecretField(at)) secrets.add(node);
+    else if (Array.isArray(node)) {
+      const isSecretList = at[at.length - 1] === 'secret' && at[at.length - 2] === 'env';
+      node.forEach((item, index) => {
+        const value = isSecretList && typeof item === 'string' && ENV_VAR_NAME.test(item) ? lookup(item) : undefined;
+        if (value !== undefined) secrets.add(value);
+        walk(item, [...at, index]);
+      });
+    } else if (isPlainObject(node)) for (const [key, child] of Object.entries(node)) walk(child, [...at, key]);
+  };
+  walk(tree, []);
+  secrets.delete('');
+  const texts = [...secrets];
+  return (filePath, value) => {
+    if (isSecretField(filePath)) return 'secret field';
+    if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+    const text = String(value);
+    return texts.some((secret) => text.includes(secret)) ? 'it holds a secret' : undefined;
+  };
 }
 
 function coerceScalar(value: string, at: ConfigPath): unknown {

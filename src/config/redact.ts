@@ -3,6 +3,13 @@ export const REDACTED = '[REDACTED]';
 /** Keys whose string values are always secret, wherever they appear. */
 const SECRET_KEYS = new Set(['password']);
 
+/** True for fields whose value is secret wherever it is written: any `password`, and database URLs. */
+export function isSecretField(configPath: readonly (string | number)[]): boolean {
+  const last = configPath[configPath.length - 1];
+  if (typeof last === 'string' && SECRET_KEYS.has(last.toLowerCase())) return true;
+  return last === 'url' && configPath[configPath.length - 3] === 'databases';
+}
+
 /** Longest first, so a secret containing another is replaced whole. */
 function ordered(secretValues: readonly string[]): string[] {
   return [...new Set(secretValues)].filter((value) => value !== '').sort((a, b) => b.length - a.length);

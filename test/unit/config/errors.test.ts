@@ -10,6 +10,7 @@ interface ErrorCase {
   errors: string[];
   env?: string;
   processEnv?: Record<string, string>;
+  secrets?: string;
 }
 
 /** Each case: the file, and every `file:line:col: message` line it must produce, in order. */
@@ -256,6 +257,35 @@ const cases: ErrorCase[] = [
     ],
   },
   {
+    name: 'unquoted number as registry.password is not echoed',
+    lines: [...HEAD, 'registry: { server: r.example.com, password: 31337000 }', ...PROD],
+    errors: ['stagecraft.yml:3:46: registry.password: expected a string, got a number (quote it; the value is not shown: secret field)'],
+  },
+  {
+    name: 'database url of the wrong type is not echoed, in an environment either',
+    lines: [...HEAD, ...DB, '    migrations: { engine: raw, path: db }', ...PROD, '    databases: { main: { url: [postgres://u:pw@db/app] } }'],
+    errors: ['stagecraft.yml:11:26: environments.prod.databases.main.url: expected a string, got a list (the value is not shown: secret field)'],
+  },
+  {
+    name: 'a value holding a secret from .stagecraft/secrets is not echoed',
+    lines: ['service: web', 'image: "${IMAGE}"', ...PROD],
+    secrets: 'IMAGE=acme/web:tag-from-secrets\n',
+    errors: [
+      'stagecraft.yml:2:8: image: must be an image repository without tag or digest, e.g. registry.example.com/acme/app (the version becomes the tag) (the value is not shown: it holds a secret)',
+    ],
+  },
+  {
+    name: 'a value holding an env.secret value is not echoed',
+    lines: [...HEAD, 'env: { secret: [TAG] }', 'proxy: { image: "nginx:${TAG}", healthcheck: { path: "${TAG}" } }', ...PROD],
+    processEnv: { TAG: 'tag-secret-9' },
+    errors: ['stagecraft.yml:4:54: proxy.healthcheck.path: must start with "/" (the value is not shown: it holds a secret)'],
+  },
+  {
+    name: 'malformed ${ in a password is reported without its text',
+    lines: [...HEAD, 'registry: { server: r.example.com, password: "pa${ss word" }', ...PROD],
+    errors: ['stagecraft.yml:3:46: registry.password: malformed "${...}" (the value is not shown: secret field; write "$$" for a literal "$")'],
+  },
+  {
     name: 'type error in an environment override is reported there, once',
     lines: [...HEAD, ...PROD, '    proxy:', '      port: http'],
     errors: ['stagecraft.yml:8:13: environments.prod.proxy.port: expected an integer, got a string'],
@@ -311,8 +341,8 @@ const cases: ErrorCase[] = [
 ];
 
 describe('config errors', () => {
-  it.each(cases)('$name', async ({ lines, errors, env, processEnv }) => {
-    expect(await loadErrors(yaml(...lines), { env, processEnv })).toEqual(errors);
+  it.each(cases)('$name', async ({ lines, errors, env, processEnv, secrets }) => {
+    expect(await loadErrors(yaml(...lines), { env, processEnv, secrets })).toEqual(errors);
   });
 
   it('collects every problem, sorted by position, with the first one on the error', async () => {

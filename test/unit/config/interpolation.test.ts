@@ -82,8 +82,8 @@ describe('variables in stagecraft.yml', () => {
     });
     expect(errors).toEqual([
       '.stagecraft/secrets:2:1: expected KEY=value',
-      '.stagecraft/secrets:3:1: invalid variable name "1BAD" (letters, digits and _, not starting with a digit)',
-      '.stagecraft/secrets:4:1: QUOTED: unterminated double quote',
+      '.stagecraft/secrets:3:1: invalid variable name before "=" (letters, digits and _, not starting with a digit)',
+      '.stagecraft/secrets:4:1: QUOTED: unterminated double quote (values are one line: write line breaks as \\n inside double quotes)',
       'stagecraft.yml:4:11: registry.server: variable "HOST" is not set (export it or add it to .stagecraft/secrets, or give a default: ${HOST:-value})',
     ]);
   });
