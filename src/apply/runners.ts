@@ -157,6 +157,7 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
     service: ctx.plan.service,
     environment: ctx.plan.environment,
     actor: ctx.actor,
+    releaseId: ctx.releaseId,
     host: () => ctx.hosts.get(migration.host),
     image: { ref: image },
     pullImage: ctx.plan.pull_images,

@@ -185,15 +185,40 @@ export function buildProgram(): Command {
       return runMigrateRollback({ ...globals(cmd), ...opts });
     });
   migrate
-    .command('new <name>')
-    .description('write a new raw migration (up + down file) in the directory\'s own layout and numbering; with --env, one for that environment only')
-    .requiredOption('--database <name>', 'the database the migration is for')
-    .option('--template <name>', 'table, index, data, blank, or your own <migrations path>/templates/<name>.sql', 'blank')
-    .option('--depends-on <ids>', 'comma-separated migrations it needs applied first (ids or numbers)')
-    .action(async (name: string, opts: { database: string; template: string; dependsOn?: string }, cmd: Command) => {
-      const { runMigrateNew } = await import('./commands/migrate.js');
-      const fromCli = cmd.getOptionValueSourceWithGlobals('env') === 'cli';
-      return runMigrateNew({ ...globals(cmd), ...opts, name, environmentDir: fromCli });
+    .command('status')
+    .description('per database: applied/pending/failed/drifted/dirty counts, the last execution, the migration lock holder (read-only)')
+    .option('--database <name>', 'only this database')
+    .option('--image <ref>', 'app image container engines read the status with (default: the current release\'s)')
+    .option('--version <tag>', 'use the image of this version')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { database?: string; image?: string; version?: string; json: boolean }, cmd: Command) => {
+      const { runMigrateStatus } = await import('./commands/migrate.js');
+      return runMigrateStatus({ ...globals(cmd), ...opts });
+    });
+  migrate
+    .command('history')
+    .description('the raw engine\'s execution events (started, completed, failed, rolled back, resolved), newest first (read-only)')
+    .option('--database <name>', 'only this database')
+    .option('--limit <n>', 'at most this many events per database', '50')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { database?: string; limit?: string; json: boolean }, cmd: Command) => {
+      const { runMigrateHistory } = await import('./commands/migrate.js');
+      return runMigrateHistory({ ...globals(cmd), ...opts });
+    });
+  migrate
+    .command('resolve')
+    .description('record what you found for a migration left running by a process that died (dirty, raw engine); holds the deploy lock')
+    .argument('<id>', 'the dirty migration')
+    .requiredOption('--database <name>', 'its database')
+    .option('--applied', 'it did apply: mark it completed', false)
+    .option('--rolled-back', 'it did not apply (or you undid it): mark it rolled back, to run again', false)
+    .option('--lock-timeout <duration>', 'wait this long for the migration advisory lock (default: migrations.lock_timeout, 60s)')
+    .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
+    .option('--json', 'print the outcome as JSON', false)
+    .option('-y, --yes', 'approve environments that have require_approval', false)
+    .action(async (id: string, opts: { database: string; applied: boolean; rolledBack: boolean; lockTimeout?: string; lockWait?: string; json: boolean; yes: boolean }, cmd: Command) => {
+      const { runMigrateResolve } = await import('./commands/migrate.js');
+      return runMigrateResolve(id, { ...globals(cmd), ...opts });
     });
   migrate
     .command('validate')

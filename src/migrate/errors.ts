@@ -19,5 +19,20 @@ export class DriftError extends MigrationError {
   }
 }
 
+/** A migration was left running by a process that died: runs refuse until `migrate resolve`. */
+export class DirtyError extends MigrationError {
+  constructor(
+    readonly environment: string,
+    readonly database: string,
+    readonly ids: readonly string[],
+  ) {
+    super(`${database}: dirty: ${ids.join(', ')} left "running" by a process that died; whether it applied is unknown, so nothing runs`, {
+      hint: `check the database by hand, then record what you found: ${ids
+        .map((id) => `\`stagecraft migrate resolve --env ${environment} --database ${database} ${id} --applied\` (or --rolled-back)`)
+        .join('; ')}`,
+    });
+  }
+}
+
 /** Another session holds the migration advisory lock beyond --lock-timeout: exit 2. */
 export class MigrationLockTimeout extends RefusedError {}

@@ -25,8 +25,10 @@ export interface DatabasePlan {
   migrations: MigrationEntry[];
   /** What the next run would apply (pending, and failed ones retried), in order. */
   would_run: string[];
-  /** Set when a run would refuse (drift). */
+  /** Set when a run would refuse (drift, dirty). */
   blocked?: string;
+  /** Raw: a migration was left running by a process that died; runs refuse until `migrate resolve`. */
+  dirty?: boolean;
   /** Reading the state failed (database unreachable, bad migrations directory): `migrate plan` exits 4. */
   read_error?: boolean;
   notes: string[];
@@ -54,6 +56,11 @@ export function deployPhaseOf(strategy: MigrationStrategy): DeployPhase | null {
 export function databasePlan(database: string, engine: string, strategy: MigrationStrategy, state: DatabaseState): DatabasePlan {
   const drifted = state.migrations.filter((m) => m.state === 'drifted');
   const pending = state.migrations.filter((m) => m.state === 'pending').length;
+  const dirty = state.migrations.filter((m) => m.dirty);
+  const blocked = [
+    ...(drifted.length > 0 ? [`drift: ${drifted.map((m) => m.file ?? m.id).join(', ')} changed after being applied; a run refuses`] : []),
+    ...(dirty.length > 0 ? [`dirty: ${dirty.map((m) => m.id).join(', ')} left running by a process that died; a run refuses until \`stagecraft migrate resolve --database ${database} ID --applied|--rolled-back\``] : []),
+  ];
   return {
     database,
     engine,
@@ -64,8 +71,9 @@ export function databasePlan(database: string, engine: string, strategy: Migrati
     applied_count: state.applied_count,
     pending_count: state.readable && state.pending_known ? pending : null,
     migrations: state.migrations,
-    would_run: drifted.length > 0 ? [] : pendingOf(state).map((m) => m.id),
-    ...(drifted.length > 0 ? { blocked: `drift: ${drifted.map((m) => m.file ?? m.id).join(', ')} changed after being applied; a run refuses` } : {}),
+    would_run: blocked.length > 0 ? [] : pendingOf(state).map((m) => m.id),
+    ...(blocked.length > 0 ? { blocked: blocked.join('; ') } : {}),
+    ...(dirty.length > 0 ? { dirty: true } : {}),
     notes: state.notes,
   };
 }

@@ -21,6 +21,13 @@ export interface MigrationEntry {
   error?: string;
   /** An applied migration whose file is gone (raw). */
   missing_file?: boolean;
+  /**
+   * Raw: left `running` by a process that died while nobody holds the migration lock; whether it
+   * applied is unknown until `migrate resolve` records what the operator checked.
+   */
+  dirty?: boolean;
+  /** Raw: being applied right now by the session holding the migration lock. */
+  running?: boolean;
 }
 
 /** What `plan()` read from the database. */
@@ -33,6 +40,8 @@ export interface DatabaseState {
   applied_count: number;
   /** False when the tool cannot list pending migrations (golang-migrate): pending is unknown, not zero. */
   pending_known: boolean;
+  /** Raw: some migration is dirty (see MigrationEntry.dirty): runs refuse until it is resolved. */
+  dirty?: boolean;
   notes: string[];
 }
 
@@ -77,6 +86,8 @@ export interface EngineTarget {
   appEnv: Readonly<Record<string, string>>;
   /** Name for apply containers (deploy: `<service>-migrate-<db>-<version>`). */
   containerName: string;
+  /** The deploy's release id when a deploy migrates (recorded by the raw engine); unset for `migrate run`. */
+  releaseId?: string | undefined;
   /** Tool output and progress lines, already scrubbed of secrets by the caller's sink. */
   log: (line: string) => void;
   scrub: (text: string) => string;
@@ -120,5 +131,5 @@ export function unreadable(reason: string, notes: string[] = []): DatabaseState 
 }
 
 export function pendingOf(state: DatabaseState): MigrationEntry[] {
-  return state.migrations.filter((m) => m.state === 'pending' || m.state === 'failed');
+  return state.migrations.filter((m) => m.state === 'pending' || (m.state === 'failed' && m.dirty !== true && m.running !== true));
 }

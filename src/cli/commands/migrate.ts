@@ -1,6 +1,6 @@
-/** `stagecraft migrate plan|run|rollback|validate|new`: migrations outside a deploy. */
+/** `stagecraft migrate plan|run|rollback|validate`: migrations outside a deploy. */
 import type { LoadedConfig } from '../../config/index.js';
-import { MIGRATION_STRATEGIES, loadConfig, parseDuration } from '../../config/index.js';
+import { MIGRATION_STRATEGIES, parseDuration } from '../../config/index.js';
 import { ExitCode, StagecraftError, UserError } from '../../errors.js';
 import { withSession as openSession, type Session } from '../../apply/session.js';
 import { imageRef } from '../../plan/plan-deploy.js';
@@ -16,8 +16,9 @@ import { engineFor } from '../../migrate/registry.js';
 import { engineTargets } from '../../migrate/target.js';
 import type { EngineTarget, RunOutcome } from '../../migrate/types.js';
 import { validateRawMigrations } from '../../migrate/validate.js';
-import { createRawMigration } from '../../migrate/new/create.js';
-import { firstEnvironment } from '../../migrate/new/config-environment.js';
+import { readRawHistory, readRawStatus, resolveRaw } from '../../migrate/engines/raw.js';
+import { databaseStatus, formatHistory, formatStatus } from '../../migrate/status.js';
+import type { DatabaseStatus } from '../../migrate/status.js';
 import { confirmEnvironment } from '../confirm.js';
 import type { CommonOptions } from '../context.js';
 import { durationOption, loadForCommand, storeFileFor } from '../context.js';
@@ -45,6 +46,29 @@ export interface MigrateRunOptions extends CommonOptions {
 export interface MigrateRollbackOptions extends CommonOptions {
   database: string;
   steps?: string;
+  yes: boolean;
+  json: boolean;
+  lockTimeout?: string;
+  lockWait?: string;
+}
+
+export interface MigrateStatusOptions extends CommonOptions {
+  database?: string;
+  json: boolean;
+  image?: string;
+  version?: string;
+}
+
+export interface MigrateHistoryOptions extends CommonOptions {
+  database?: string;
+  limit?: string;
+  json: boolean;
+}
+
+export interface MigrateResolveOptions extends CommonOptions {
+  database: string;
+  applied: boolean;
+  rolledBack: boolean;
   yes: boolean;
   json: boolean;
   lockTimeout?: string;
@@ -320,29 +344,83 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
   if (problems > 0) throw new UserError(`${problems} problem(s) in migration files`);
 }
 
-export interface MigrateNewOptions extends CommonOptions {
-  name: string;
-  database: string;
-  template: string;
-  dependsOn?: string;
-  /** --env was given on the command line (not only STAGECRAFT_ENV): write into <path>/<env>/. */
-  environmentDir: boolean;
+
+/** `migrate status`: per database, counts, last execution, migration lock holder. Read-only. */
+export async function runMigrateStatus(options: MigrateStatusOptions): Promise<void> {
+  await withSession(options, async (session) => {
+    const { loaded } = session;
+    const databases = selectDatabases(loaded, options.database);
+    const image = await imageFor(loaded, databases, options);
+    const targets = targetsFor(session, databases, image, (database, line) => {
+      if (options.verbose === true) process.stderr.write(`[${database}] ${line}\n`);
+    });
+    const statuses: DatabaseStatus[] = [];
+    const failed: string[] = [];
+    for (const target of targets) {
+      const engine = target.migrations.engine;
+      try {
+        if (engine === 'raw') {
+          const { state, facts } = await readRawStatus(target);
+          statuses.push(databaseStatus(target.database, engine, state, facts));
+        } else {
+          statuses.push(databaseStatus(target.database, engine, await engineFor(engine).plan(target)));
+        }
+      } catch (error) {
+        if (!(error instanceof StagecraftError) || error.exitCode === ExitCode.user) throw error;
+        const reason = target.scrub(error.message);
+        failed.push(`${target.database} (${reason})`);
+        statuses.push(databaseStatus(target.database, engine, { readable: false, reason, migrations: [], applied_count: 0, pending_known: false, notes: [] }));
+      }
+    }
+    process.stdout.write(options.json ? `${JSON.stringify({ environment: loaded.environment, databases: statuses }, null, 2)}\n` : `${formatStatus(loaded.environment, statuses)}\n`);
+    if (failed.length > 0) throw new MigrationError(`could not read the status of ${failed.join('; ')}`);
+  });
 }
 
-export async function runMigrateNew(options: MigrateNewOptions): Promise<void> {
-  const file = options.config ?? 'stagecraft.yml';
-  // Any environment will do to find the database's migrations path when none was chosen.
-  const loaded = await loadConfig({ path: file, environment: options.env ?? (await firstEnvironment(file)) });
-  selectDatabases(loaded, options.database);
-  const result = await createRawMigration({
-    configDir: loaded.dir,
-    settings: loaded.config.databases[options.database]!.migrations,
-    database: options.database,
-    name: options.name,
-    template: options.template,
-    environment: options.environmentDir ? loaded.environment : undefined,
-    environments: loaded.environments,
-    dependsOn: options.dependsOn?.split(',') ?? [],
+/** `migrate history`: the raw engine's execution events, newest first. Read-only. */
+export async function runMigrateHistory(options: MigrateHistoryOptions): Promise<void> {
+  const limit = options.limit === undefined ? 50 : Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit ${options.limit}: expected a whole number of at least 1`);
+  await withSession(options, async (session) => {
+    const { loaded } = session;
+    const databases = selectDatabases(loaded, options.database);
+    const targets = targetsFor(session, databases, NO_IMAGE, () => undefined);
+    const reports = [];
+    for (const target of targets) {
+      if (target.migrations.engine !== 'raw') {
+        reports.push({ database: target.database, engine: target.migrations.engine, tracked: false, events: null });
+        continue;
+      }
+      reports.push({ database: target.database, engine: 'raw', tracked: true, events: await readRawHistory(target, limit) });
+    }
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
+      return;
+    }
+    const text = reports.map((r) => (r.tracked ? formatHistory(r.database, r.events) : `${r.database} [${r.engine}]: history not tracked (raw engine only)`));
+    process.stdout.write(`${text.join('\n\n')}\n`);
   });
-  for (const written of result.written) process.stdout.write(`${written}\n`);
+}
+
+/** `migrate resolve ID --applied|--rolled-back`: records what the operator found for a dirty migration. */
+export async function runMigrateResolve(id: string, options: MigrateResolveOptions): Promise<void> {
+  if (options.applied === options.rolledBack) throw new UserError('pass exactly one of --applied or --rolled-back: what you found the migration did');
+  const outcome = options.applied ? 'completed' : 'rolled_back';
+  await withSession(options, async (session) => {
+    const { loaded } = session;
+    const [database] = selectDatabases(loaded, options.database);
+    const settings = loaded.config.databases[database!]!.migrations;
+    if (settings.engine !== 'raw') throw new UserError(`engine ${settings.engine} keeps its own state: \`migrate resolve\` is for the raw engine`);
+    const out = options.json ? process.stderr : process.stdout;
+    const [target] = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
+    await confirmEnvironment(loaded, `mark ${id} of ${database} on ${loaded.environment} as ${options.applied ? 'applied' : 'rolled back'}`, options.yes);
+    const lockRequest = { command: 'migrate resolve', waitMs: durationOption('--lock-wait', options.lockWait) };
+    await session.underDeployLock(lockRequest, async (signal) => {
+      await resolveRaw(target!, id, outcome, { lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout), signal });
+      for (const failure of await session.audit([session.primary], ['-', 'migrate resolve', `${database}: ${id} resolved as ${outcome}`])) {
+        out.write(`warning: ${failure.address}: could not append to ~/.stagecraft/audit.log: ${failure.error}\n`);
+      }
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, id, status: outcome, resolved_by: session.actor }, null, 2)}\n`);
+  });
 }

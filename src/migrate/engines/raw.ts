@@ -6,22 +6,23 @@ import { readFile } from 'node:fs/promises';
 import { RefusedError, UserError } from '../../errors.js';
 import { closeClient, connectDatabase } from '../database/connect.js';
 import type { DatabaseClient } from '../database/connect.js';
-import { DriftError } from '../errors.js';
-import { acquireAdvisoryLock, releaseAdvisoryLock } from '../raw/advisory-lock.js';
+import { DirtyError, DriftError } from '../errors.js';
+import { acquireAdvisoryLock, lockHolder, releaseAdvisoryLock } from '../raw/advisory-lock.js';
 import { ApplyError, applySql } from '../raw/apply-sql.js';
 import { isNoTransaction, migrationsDir, readMigrationFiles } from '../raw/files.js';
 import type { RawMigrationFile } from '../raw/files.js';
 import { rawState } from '../raw/state.js';
-import { ensureTrackingTable, markFinished, markRunning, readTrackingRows, trackingTableExists } from '../raw/tracking.js';
-import type { RunBy } from '../raw/tracking.js';
+import { ensureTrackingTable, historyTableExists, markFailed, markFinished, markResolved, markRunning, readHistory, readTrackingRows, trackingTableExists } from '../raw/tracking.js';
+import type { HistoryRow, MigrationFacts, RunBy } from '../raw/tracking.js';
+import type { RawStatusFacts } from '../status.js';
 import type { DatabaseState, EngineTarget, MigrationEngine, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
 
-async function readFiles(target: EngineTarget): Promise<RawMigrationFile[]> {
+export async function readFiles(target: EngineTarget): Promise<RawMigrationFile[]> {
   const { dir, display } = migrationsDir(target.configDir, target.migrations.path ?? '.');
   return readMigrationFiles(dir, display, { environment: target.environment });
 }
 
-async function open(target: EngineTarget, purpose: string): Promise<DatabaseClient> {
+export async function open(target: EngineTarget, purpose: string): Promise<DatabaseClient> {
   return connectDatabase({
     database: target.database,
     url: target.url,
@@ -51,7 +52,7 @@ function abortReason(signal: AbortSignal | undefined): string | undefined {
  * migrate with. The time limit and an abort both cancel the running statement from the lock
  * connection (its transaction rolls back); a statement that ignores the cancel loses its connection.
  */
-async function underLock<T>(
+export async function underLock<T>(
   target: EngineTarget,
   options: { lockTimeoutMs: number; timeoutMs: number; signal?: AbortSignal | undefined },
   work: (client: DatabaseClient, stop: Stop) => Promise<T>,
@@ -96,8 +97,27 @@ async function underLock<T>(
   }
 }
 
-function runBy(target: EngineTarget): RunBy {
-  return { executedBy: target.actor, environment: target.environment };
+export function runBy(target: EngineTarget): RunBy {
+  return { executedBy: target.actor, environment: target.environment, releaseId: target.releaseId };
+}
+
+function factsOf(file: RawMigrationFile): MigrationFacts {
+  const { description, affects_tables, risk_level } = file.metadata;
+  return {
+    checksum: file.checksum,
+    dependencies: file.depends_on,
+    metadata: {
+      ...(description !== undefined ? { description } : {}),
+      ...(affects_tables !== undefined ? { affects_tables } : {}),
+      ...(risk_level !== undefined ? { risk_level } : {}),
+    },
+  };
+}
+
+/** Refuses (exit 4) while a migration is dirty, naming it and the command that resolves it. */
+export function refuseDirty(target: EngineTarget, state: DatabaseState): void {
+  const dirty = state.migrations.filter((m) => m.dirty);
+  if (dirty.length > 0) throw new DirtyError(target.environment, target.database, dirty.map((m) => m.id));
 }
 
 function failureMessage(error: unknown, stop: Stop, timeoutMs: number, step: { file: string; sql: string }): string {
@@ -130,7 +150,7 @@ interface SqlStep {
   /** Logged before it runs. */
   starting: string;
   /** Up only: recorded as running before it starts, failed if it fails. */
-  checksum?: string;
+  facts?: MigrationFacts;
 }
 
 /**
@@ -155,13 +175,22 @@ async function applySteps(
     }
     target.log(step.starting);
     const started = performance.now();
-    if (step.checksum !== undefined) await markRunning(client, step.id, step.checksum, runBy(target));
+    const by = runBy(target);
+    const { facts } = step;
     try {
-      await applySql(client, step.file, step.sql, (c) => markFinished(c, step.id, status, performance.now() - started));
+      // The running mark is part of a transactional file's transaction (a crash leaves nothing);
+      // a no-transaction file's is committed before its first statement (a crash leaves it dirty).
+      await applySql(
+        client,
+        step.file,
+        step.sql,
+        (c) => markFinished(c, step.id, status, performance.now() - started, by),
+        facts ? (c) => markRunning(c, step.id, facts, by) : undefined,
+      );
     } catch (error) {
       const duration = Math.round(performance.now() - started);
       const message = target.scrub(failureMessage(error, stop, timeoutMs, step));
-      if (step.checksum !== undefined) await markFinished(client, step.id, 'failed', duration, message).catch(() => undefined);
+      if (facts) await markFailed(client, step.id, facts, duration, message, by).catch(() => undefined);
       target.log(`failed ${message}`);
       outcomes.push({ id: step.id, outcome: 'failed', duration_ms: duration, error: message });
       for (const rest of steps.slice(index + 1)) outcomes.push({ id: rest.id, outcome: 'skipped' });
@@ -185,8 +214,9 @@ export const rawEngine: MigrationEngine = {
       // Read-only for certain: the server itself refuses any write in this transaction.
       await client.query('BEGIN READ ONLY');
       const rows = (await trackingTableExists(client)) ? await readTrackingRows(client) : [];
+      const lockHeld = rows.some((row) => row.status === 'running') && (await lockHolder(client)) !== undefined;
       await client.query('COMMIT');
-      return rawState(files, rows);
+      return rawState(files, rows, { lockHeld });
     } finally {
       await closeClient(client);
     }
@@ -197,7 +227,9 @@ export const rawEngine: MigrationEngine = {
     const lastIndex = findTarget(files, options.to, migrationsDir(target.configDir, target.migrations.path ?? '.').display);
     return underLock(target, options, async (client, stop) => {
       await ensureTrackingTable(client);
+      // This run holds the migration lock: a row left running is nobody's run but a dead one's.
       const state = rawState(files, await readTrackingRows(client));
+      refuseDirty(target, state);
       const drifted = state.migrations.filter((m) => m.state === 'drifted');
       if (drifted.length > 0) throw new DriftError(target.database, drifted.map((m) => m.file ?? m.id));
 
@@ -213,7 +245,7 @@ export const rawEngine: MigrationEngine = {
         file: file.file,
         sql: file.sql,
         starting: `applying ${file.file}${isNoTransaction(file.sql) ? ' (no transaction)' : ''}`,
-        checksum: file.checksum,
+        facts: factsOf(file),
       }));
       return applySteps(target, client, steps, 'completed', options.timeoutMs, stop);
     });
@@ -224,6 +256,7 @@ export const rawEngine: MigrationEngine = {
     return underLock(target, options, async (client, stop) => {
       await ensureTrackingTable(client);
       const state = rawState(files, await readTrackingRows(client));
+      refuseDirty(target, state);
       const applied = state.migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').reverse();
       if (applied.length === 0) {
         target.log('nothing to roll back: no migration is applied');
@@ -251,3 +284,61 @@ export const rawEngine: MigrationEngine = {
     });
   },
 };
+
+/** `migrate status` (raw): the state and what else the summary needs, in a read-only transaction. */
+export async function readRawStatus(target: EngineTarget): Promise<{ state: DatabaseState; facts: RawStatusFacts }> {
+  const files = await readFiles(target);
+  const client = await open(target, 'migrate status');
+  try {
+    await client.query('BEGIN READ ONLY');
+    const tables = { tracking: await trackingTableExists(client), history: await historyTableExists(client) };
+    const rows = tables.tracking ? await readTrackingRows(client) : [];
+    const lastEvent = tables.history ? (await readHistory(client, 1))[0] : undefined;
+    const holder = await lockHolder(client);
+    await client.query('COMMIT');
+    return { state: rawState(files, rows, { lockHeld: holder !== undefined }), facts: { tables, rows, lastEvent, holder } };
+  } finally {
+    await closeClient(client);
+  }
+}
+
+/** `migrate history` (raw): newest events first; null when the history table does not exist yet. */
+export async function readRawHistory(target: EngineTarget, limit: number): Promise<HistoryRow[] | null> {
+  const client = await open(target, 'migrate history');
+  try {
+    await client.query('BEGIN READ ONLY');
+    const rows = (await historyTableExists(client)) ? await readHistory(client, limit) : null;
+    await client.query('COMMIT');
+    return rows;
+  } finally {
+    await closeClient(client);
+  }
+}
+
+export type ResolveOutcome = 'completed' | 'rolled_back';
+
+/**
+ * `migrate resolve`: under the migration lock (so nothing is applying), records what the operator
+ * found for a migration left running: applied (completed) or rolled back. Only a dirty row is resolved.
+ */
+export async function resolveRaw(target: EngineTarget, id: string, outcome: ResolveOutcome, options: { lockTimeoutMs: number; signal?: AbortSignal | undefined }): Promise<void> {
+  await underLock(target, { ...options, timeoutMs: 60_000 }, async (client) => {
+    if (!(await trackingTableExists(client))) throw new UserError(`${target.database}: nothing to resolve: stagecraft_migrations does not exist`);
+    const rows = await readTrackingRows(client);
+    const row = rows.find((r) => r.id === id);
+    if (!row) throw new UserError(`${target.database}: no migration ${id} in stagecraft_migrations`);
+    if (row.status !== 'running') {
+      throw new UserError(`${target.database}: ${id} is not dirty (its status is ${row.status}); only a migration left running is resolved`);
+    }
+    await ensureTrackingTable(client);
+    await client.query('BEGIN');
+    try {
+      await markResolved(client, id, outcome, runBy(target));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    target.log(`${id}: resolved as ${outcome === 'completed' ? 'applied' : 'rolled back'} by ${target.actor}`);
+  });
+}

@@ -25,14 +25,16 @@ function located(file: string, sql: string, error: unknown, statementOffset = 0)
 }
 
 /**
- * Applies `sql`. `bookkeeping` runs after the SQL succeeded: inside the same transaction when there
- * is one, so the migration and its record commit together.
+ * Applies `sql`. `start` runs before the SQL and `bookkeeping` after it succeeded: inside the same
+ * transaction when there is one, so the migration and its record commit (or vanish) together; for
+ * a no-transaction file each commits on its own.
  */
 export async function applySql(
   client: DatabaseClient,
   file: string,
   sql: string,
   bookkeeping: (client: DatabaseClient) => Promise<void>,
+  start: (client: DatabaseClient) => Promise<void> = async () => undefined,
 ): Promise<void> {
   if (isNoTransaction(sql)) {
     let statements;
@@ -43,6 +45,7 @@ export async function applySql(
       const line = error.offset === undefined ? '' : `:${lineOf(sql, error.offset)}`;
       throw new ApplyError(`${file}${line}: ${error.message}`);
     }
+    await start(client);
     for (const statement of statements) {
       try {
         await client.query(statement.text);
@@ -64,6 +67,7 @@ export async function applySql(
   }
   await client.query('BEGIN');
   try {
+    await start(client);
     await client.query(sql);
     await bookkeeping(client);
     await client.query('COMMIT');

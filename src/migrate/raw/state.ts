@@ -3,26 +3,60 @@ import type { DatabaseState, MigrationEntry } from '../types.js';
 import type { RawMigrationFile } from './files.js';
 import type { TrackingRow } from './tracking.js';
 
-export function rawState(files: readonly RawMigrationFile[], rows: readonly TrackingRow[]): DatabaseState {
+export interface RawStateOptions {
+  /**
+   * True when another session holds the migration advisory lock: a `running` row is then being
+   * applied now. False (the default): nobody is applying, so a `running` row was left by a process
+   * that died — the database is dirty.
+   */
+  lockHeld?: boolean;
+}
+
+export function rawState(files: readonly RawMigrationFile[], rows: readonly TrackingRow[], options: RawStateOptions = {}): DatabaseState {
+  const lockHeld = options.lockHeld === true;
   const rowById = new Map(rows.map((row) => [row.id, row]));
-  const migrations: MigrationEntry[] = files.map((file) => entryFor(file, rowById.get(file.id)));
+  const migrations: MigrationEntry[] = files.map((file) => entryFor(file, rowById.get(file.id), lockHeld));
   const fileIds = new Set(files.map((file) => file.id));
   const notes: string[] = [];
   for (const row of rows) {
-    if (fileIds.has(row.id) || row.status !== 'completed') continue;
+    if (fileIds.has(row.id)) continue;
+    if (row.status === 'running') {
+      migrations.push({ ...runningEntry({ id: row.id }, row, lockHeld), missing_file: true });
+      continue;
+    }
+    if (row.status !== 'completed') continue;
     migrations.push({ id: row.id, state: 'applied', missing_file: true, ...timing(row) });
     notes.push(`${row.id} is applied but its file is gone`);
   }
+  const dirty = migrations.filter((m) => m.dirty);
+  for (const entry of dirty) notes.push(`${entry.id} is dirty: ${entry.error ?? 'left running'}`);
   return {
     readable: true,
     migrations,
     applied_count: migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').length,
     pending_known: true,
+    ...(dirty.length > 0 ? { dirty: true } : {}),
     notes,
   };
 }
 
-function entryFor(file: RawMigrationFile, row: TrackingRow | undefined): MigrationEntry {
+/** Command an operator runs once they checked what a dirty migration did. */
+export function resolveCommand(environment: string, database: string, id: string): string {
+  return `stagecraft migrate resolve --env ${environment} --database ${database} ${id} --applied|--rolled-back`;
+}
+
+function runningEntry(base: { id: string; file?: string }, row: TrackingRow, lockHeld: boolean): MigrationEntry {
+  if (lockHeld) return { ...base, state: 'failed', running: true, error: `being applied by ${row.executed_by} (the migration lock is held)` };
+  return {
+    ...base,
+    state: 'failed',
+    dirty: true,
+    ...timing(row),
+    error: `dirty: left "running" by ${row.executed_by}${row.started_at ? ` since ${row.started_at.toISOString()}` : ''} and nobody holds the migration lock (the process died?)`,
+  };
+}
+
+function entryFor(file: RawMigrationFile, row: TrackingRow | undefined, lockHeld: boolean): MigrationEntry {
   const base = { id: file.id, file: file.file };
   if (!row) return { ...base, state: 'pending' };
   switch (row.status) {
@@ -33,7 +67,7 @@ function entryFor(file: RawMigrationFile, row: TrackingRow | undefined): Migrati
     case 'failed':
       return { ...base, state: 'failed', ...timing(row), ...(row.error ? { error: row.error } : {}) };
     case 'running':
-      return { ...base, state: 'failed', ...timing(row), error: `left "running" by ${row.executed_by} (interrupted?)` };
+      return runningEntry(base, row, lockHeld);
     case 'pending':
     case 'rolled_back':
       return { ...base, state: 'pending' };
