@@ -185,6 +185,17 @@ export function buildProgram(): Command {
       return runMigrateRollback({ ...globals(cmd), ...opts });
     });
   migrate
+    .command('new <name>')
+    .description('write a new raw migration (up + down file) in the directory\'s own layout and numbering; with --env, one for that environment only')
+    .requiredOption('--database <name>', 'the database the migration is for')
+    .option('--template <name>', 'table, index, data, blank, or your own <migrations path>/templates/<name>.sql', 'blank')
+    .option('--depends-on <ids>', 'comma-separated migrations it needs applied first (ids or numbers)')
+    .action(async (name: string, opts: { database: string; template: string; dependsOn?: string }, cmd: Command) => {
+      const { runMigrateNew } = await import('./commands/migrate.js');
+      const fromCli = cmd.getOptionValueSourceWithGlobals('env') === 'cli';
+      return runMigrateNew({ ...globals(cmd), ...opts, name, environmentDir: fromCli });
+    });
+  migrate
     .command('status')
     .description('per database: applied/pending/failed/drifted/dirty counts, the last execution, the migration lock holder (read-only)')
     .option('--database <name>', 'only this database')

@@ -1,6 +1,6 @@
-/** `stagecraft migrate plan|run|rollback|validate`: migrations outside a deploy. */
+/** `stagecraft migrate plan|run|rollback|validate|new`: migrations outside a deploy. */
 import type { LoadedConfig } from '../../config/index.js';
-import { MIGRATION_STRATEGIES, parseDuration } from '../../config/index.js';
+import { MIGRATION_STRATEGIES, loadConfig, parseDuration } from '../../config/index.js';
 import { ExitCode, StagecraftError, UserError } from '../../errors.js';
 import { withSession as openSession, type Session } from '../../apply/session.js';
 import { imageRef } from '../../plan/plan-deploy.js';
@@ -19,6 +19,8 @@ import { validateRawMigrations } from '../../migrate/validate.js';
 import { readRawHistory, readRawStatus, resolveRaw } from '../../migrate/engines/raw.js';
 import { databaseStatus, formatHistory, formatStatus } from '../../migrate/status.js';
 import type { DatabaseStatus } from '../../migrate/status.js';
+import { createRawMigration } from '../../migrate/new/create.js';
+import { firstEnvironment } from '../../migrate/new/config-environment.js';
 import { confirmEnvironment } from '../confirm.js';
 import type { CommonOptions } from '../context.js';
 import { durationOption, loadForCommand, storeFileFor } from '../context.js';
@@ -344,6 +346,32 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
   if (problems > 0) throw new UserError(`${problems} problem(s) in migration files`);
 }
 
+export interface MigrateNewOptions extends CommonOptions {
+  name: string;
+  database: string;
+  template: string;
+  dependsOn?: string;
+  /** --env was given on the command line (not only STAGECRAFT_ENV): write into <path>/<env>/. */
+  environmentDir: boolean;
+}
+
+export async function runMigrateNew(options: MigrateNewOptions): Promise<void> {
+  const file = options.config ?? 'stagecraft.yml';
+  // Any environment will do to find the database's migrations path when none was chosen.
+  const loaded = await loadConfig({ path: file, environment: options.env ?? (await firstEnvironment(file)) });
+  selectDatabases(loaded, options.database);
+  const result = await createRawMigration({
+    configDir: loaded.dir,
+    settings: loaded.config.databases[options.database]!.migrations,
+    database: options.database,
+    name: options.name,
+    template: options.template,
+    environment: options.environmentDir ? loaded.environment : undefined,
+    environments: loaded.environments,
+    dependsOn: options.dependsOn?.split(',') ?? [],
+  });
+  for (const written of result.written) process.stdout.write(`${written}\n`);
+}
 
 /** `migrate status`: per database, counts, last execution, migration lock holder. Read-only. */
 export async function runMigrateStatus(options: MigrateStatusOptions): Promise<void> {
