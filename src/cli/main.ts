@@ -173,16 +173,20 @@ export function buildProgram(): Command {
     });
   migrate
     .command('rollback')
-    .description('revert the newest applied migrations with their .down.sql files (raw engine); holds the deploy lock')
+    .argument('[ids...]', 'exactly these applied migrations (refused while an applied one depends on them, unless --cascade)')
+    .description('revert applied migrations with their .down.sql files (raw engine), newest first in reverse dependency order; holds the deploy lock')
     .requiredOption('--database <name>', 'the database to roll back')
-    .option('--steps <n>', 'how many migrations to revert, newest first', '1')
+    .option('--steps <n>', 'how many migrations to revert, newest first (default 1)')
+    .option('--to <id>', 'revert every migration applied after this one (it stays applied)')
+    .option('--cascade', 'also revert the applied migrations that depend on the ones chosen', false)
+    .option('--dry-run', 'print what would be reverted and change nothing', false)
     .option('--lock-timeout <duration>', 'wait this long for the migration advisory lock (default: migrations.lock_timeout, 60s)')
     .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
     .option('--json', 'print the outcome as JSON', false)
     .option('-y, --yes', 'approve environments that have require_approval', false)
-    .action(async (opts: { database: string; steps: string; lockTimeout?: string; lockWait?: string; json: boolean; yes: boolean }, cmd: Command) => {
+    .action(async (ids: string[], opts: { database: string; steps?: string; to?: string; cascade: boolean; dryRun: boolean; lockTimeout?: string; lockWait?: string; json: boolean; yes: boolean }, cmd: Command) => {
       const { runMigrateRollback } = await import('./commands/migrate.js');
-      return runMigrateRollback({ ...globals(cmd), ...opts });
+      return runMigrateRollback({ ...globals(cmd), ...opts, ids });
     });
   migrate
     .command('new <name>')

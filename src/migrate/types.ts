@@ -6,6 +6,7 @@ import type { MigrationEngine as EngineName } from '../config/index.js';
 import type { EngineSettings } from './engine-commands.js';
 import type { Host } from '../remote/host.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
+import type { RollbackSelection } from './graph/rollback-set.js';
 
 export const MIGRATION_STATES = ['applied', 'pending', 'failed', 'drifted'] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
@@ -107,7 +108,12 @@ export interface RunOptions {
 }
 
 export interface RollbackOptions {
-  steps: number;
+  /** Which applied migrations: the newest N, everything after an id, or named ids. */
+  selection: RollbackSelection;
+  /** Add the applied migrations that depend on the selected ones instead of refusing. */
+  cascade?: boolean;
+  /** Only say what would be reverted: no lock, no change. */
+  dryRun?: boolean;
   lockTimeoutMs: number;
   timeoutMs: number;
   /** As for `run`. */

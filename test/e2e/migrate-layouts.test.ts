@@ -51,6 +51,9 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
       // Needs the plans table of 0003: applies after it despite its lower number.
       'db/graph/0002_account_plan.sql': '-- stagecraft:depends-on 0003_plans\nALTER TABLE accounts ADD COLUMN plan text REFERENCES plans (name);\n',
       'db/graph/0003_plans.sql': 'CREATE TABLE plans (name text PRIMARY KEY);\n',
+      'db/graph/0001_accounts.down.sql': 'DROP TABLE accounts;\n',
+      'db/graph/0002_account_plan.down.sql': 'ALTER TABLE accounts DROP COLUMN plan;\n',
+      'db/graph/0003_plans.down.sql': 'DROP TABLE plans;\n',
       'db/golang/000001_users.up.sql': 'CREATE TABLE users (id bigint PRIMARY KEY);\n',
       'db/golang/000001_users.down.sql': 'DROP TABLE users;\n',
       'db/golang/000002_users_email.up.sql': 'ALTER TABLE users ADD COLUMN email text;\n',
@@ -95,6 +98,32 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
       await project.removeFile('db/graph/0004_a.sql');
       await project.removeFile('db/graph/0005_b.sql');
     }
+  });
+
+  it('rolling back a migration another applied one depends on: exit 2 naming it; --cascade reverts both', async () => {
+    const refused = await project.run('migrate', 'rollback', '--database', 'graph', '0003_plans');
+    expect(refused.exitCode, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('0002_account_plan (applied) depends on 0003_plans');
+    expect((await rows(graph)).map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+
+    const preview = await project.run('migrate', 'rollback', '--database', 'graph', '0003_plans', '--cascade', '--dry-run');
+    expect(preview.exitCode, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain('graph: would roll back 0002_account_plan, 0003_plans (--cascade added 0002_account_plan; dry run: nothing was changed)');
+    expect((await rows(graph)).map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+
+    const cascaded = await project.run('migrate', 'rollback', '--database', 'graph', '0003_plans', '--cascade');
+    expect(cascaded.exitCode, cascaded.stdout + cascaded.stderr).toBe(0);
+    expect(cascaded.stdout).toContain('rolled back 0002_account_plan, 0003_plans');
+    expect((await rows(graph)).map((r) => [r.id, r.status])).toEqual([
+      ['0001_accounts', 'completed'],
+      ['0003_plans', 'rolled_back'],
+      ['0002_account_plan', 'rolled_back'],
+    ]);
+    expect(await graph.query("SELECT to_regclass('plans') AS t")).toEqual([{ t: null }]);
+
+    const again = await project.run('migrate', 'run', '--database', 'graph');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain('graph: completed; 2 applied (0003_plans, 0002_account_plan)');
   });
 
   it('golang-migrate layout: plans, applies, rolls back 2 steps and re-applies', async () => {

@@ -15,6 +15,7 @@ import type { MigratePlan } from '../../migrate/plan.js';
 import { engineFor } from '../../migrate/registry.js';
 import { engineTargets } from '../../migrate/target.js';
 import type { EngineTarget, RunOutcome } from '../../migrate/types.js';
+import type { RollbackSelection } from '../../migrate/graph/rollback-set.js';
 import { validateRawMigrations } from '../../migrate/validate.js';
 import { readRawHistory, readRawStatus, resolveRaw } from '../../migrate/engines/raw.js';
 import { databaseStatus, formatHistory, formatStatus } from '../../migrate/status.js';
@@ -48,6 +49,10 @@ export interface MigrateRunOptions extends CommonOptions {
 export interface MigrateRollbackOptions extends CommonOptions {
   database: string;
   steps?: string;
+  to?: string;
+  ids?: string[];
+  cascade?: boolean;
+  dryRun?: boolean;
   yes: boolean;
   json: boolean;
   lockTimeout?: string;
@@ -295,9 +300,21 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
   });
 }
 
-export async function runMigrateRollback(options: MigrateRollbackOptions): Promise<void> {
+/** `--steps N`, `--to ID` or named ids: one of them (default: the newest one). */
+function rollbackSelection(options: MigrateRollbackOptions): { selection: RollbackSelection; describe: string } {
+  const ids = options.ids ?? [];
+  const given = [options.steps !== undefined, options.to !== undefined, ids.length > 0].filter(Boolean).length;
+  if (given > 1) throw new UserError('give one of --steps N, --to ID or migration ids, not several');
+  if (options.to !== undefined) return { selection: { to: options.to }, describe: `every migration after ${options.to}` };
+  if (ids.length > 0) return { selection: { ids }, describe: ids.join(', ') };
   const steps = options.steps === undefined ? 1 : Number(options.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new UserError(`--steps ${options.steps}: expected a whole number of at least 1`);
+  return { selection: { steps }, describe: `${steps} migration(s)` };
+}
+
+export async function runMigrateRollback(options: MigrateRollbackOptions): Promise<void> {
+  const { selection, describe } = rollbackSelection(options);
+  const cascade = options.cascade ?? false;
   await withSession(options, async (session) => {
     const { loaded } = session;
     const [database] = selectDatabases(loaded, options.database);
@@ -308,10 +325,17 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
     }
     const out = options.json ? process.stderr : process.stdout;
     const [target] = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
-    await confirmEnvironment(loaded, `roll back ${steps} migration(s) of ${database} on ${loaded.environment}`, options.yes);
+    if (options.dryRun) {
+      const preview = await engine.rollback!(target!, { selection, cascade, dryRun: true, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: 0 });
+      const ids = preview.migrations.map((m) => m.id);
+      if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, dry_run: true, would_roll_back: ids, notes: preview.notes }, null, 2)}\n`);
+      else out.write(`${database}: would roll back ${ids.length ? ids.join(', ') : 'nothing'}${preview.notes.length ? ` (${preview.notes.join('; ')})` : ''}\n`);
+      return;
+    }
+    await confirmEnvironment(loaded, `roll back ${describe} of ${database} on ${loaded.environment}${cascade ? ' (and what depends on them)' : ''}`, options.yes);
     const lockRequest = { command: 'migrate rollback', waitMs: durationOption('--lock-wait', options.lockWait) };
     const outcome = await session.underDeployLock(lockRequest, async (signal) => {
-      const result = await engine.rollback!(target!, { steps, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout), signal });
+      const result = await engine.rollback!(target!, { selection, cascade, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout), signal });
       const run = { database: database!, engine: settings.engine, outcome: result };
       await auditOnPrimary(session, undefined, 'migrate rollback', [run], out, 'rolled back');
       if (signal.aborted) throw interruptedError(signal, [run], [], 'stagecraft migrate rollback', 'rolled back');
@@ -345,6 +369,7 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
   // (exit 4 is for migrations that fail while running).
   if (problems > 0) throw new UserError(`${problems} problem(s) in migration files`);
 }
+
 
 export interface MigrateNewOptions extends CommonOptions {
   name: string;

@@ -15,7 +15,8 @@ import { rawState } from '../raw/state.js';
 import { ensureTrackingTable, historyTableExists, markFailed, markFinished, markResolved, markRunning, readHistory, readTrackingRows, trackingTableExists } from '../raw/tracking.js';
 import type { HistoryRow, MigrationFacts, RunBy } from '../raw/tracking.js';
 import type { RawStatusFacts } from '../status.js';
-import type { DatabaseState, EngineTarget, MigrationEngine, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
+import type { DatabaseState, EngineTarget, MigrationEngine, MigrationEntry, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
+import { rollbackSet } from '../graph/rollback-set.js';
 
 export async function readFiles(target: EngineTarget): Promise<RawMigrationFile[]> {
   const { dir, display } = migrationsDir(target.configDir, target.migrations.path ?? '.');
@@ -253,16 +254,49 @@ export const rawEngine: MigrationEngine = {
 
   async rollback(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome> {
     const files = await readFiles(target);
+    const choose = (state: DatabaseState): { chosen: MigrationEntry[]; notes: string[] } => {
+      const fileById = new Map(files.map((file) => [file.id, file]));
+      // Applied, in the order they apply (a file-less applied row depends on nothing we know of).
+      const applied = state.migrations.filter((m) => m.state === 'applied' || m.state === 'drifted');
+      const set = rollbackSet(
+        applied.map((m) => ({ id: m.id, dependsOn: fileById.get(m.id)?.depends_on ?? [] })),
+        options.selection,
+        options.cascade ?? false,
+      );
+      if (!set.ok && 'unknown' in set) {
+        throw new UserError(`${target.database}: ${set.unknown.join(', ')} ${set.unknown.length === 1 ? 'is' : 'are'} not applied; applied: ${applied.map((m) => m.id).join(', ') || 'none'}`);
+      }
+      if (!set.ok) {
+        throw new RefusedError(
+          `${target.database}: cannot roll back: ${set.dependents.map(({ id, dependent }) => `${dependent} (applied) depends on ${id}`).join('; ')}; nothing was rolled back`,
+          { hint: 'roll those back too (--cascade adds every dependent), or leave them' },
+        );
+      }
+      const byId = new Map(applied.map((m) => [m.id, m]));
+      return {
+        chosen: set.revert.map((id) => byId.get(id)!),
+        notes: set.cascaded.length > 0 ? [`--cascade added ${set.cascaded.join(', ')}`] : [],
+      };
+    };
+
+    if (options.dryRun) {
+      // Read-only, like plan: no lock, nothing created.
+      const state = await rawEngine.plan(target);
+      const { chosen, notes } = choose(state);
+      target.log(chosen.length ? `would roll back ${chosen.map((m) => m.id).join(', ')}` : 'nothing to roll back');
+      return { status: 'completed', migrations: chosen.map((m) => ({ id: m.id, outcome: 'skipped' as const })), notes: [...notes, 'dry run: nothing was changed'] };
+    }
+
     return underLock(target, options, async (client, stop) => {
       await ensureTrackingTable(client);
       const state = rawState(files, await readTrackingRows(client));
       refuseDirty(target, state);
-      const applied = state.migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').reverse();
-      if (applied.length === 0) {
+      const { chosen, notes } = choose(state);
+      if (chosen.length === 0) {
         target.log('nothing to roll back: no migration is applied');
-        return { status: 'completed', migrations: [], notes: [] };
+        return { status: 'completed', migrations: [], notes };
       }
-      const chosen = applied.slice(0, options.steps);
+      for (const note of notes) target.log(note);
       const fileById = new Map(files.map((file) => [file.id, file]));
       const missing = chosen.filter((m) => fileById.get(m.id)?.down === undefined).map((m) => `${m.id}.down.sql`);
       if (missing.length > 0) {
@@ -280,7 +314,8 @@ export const rawEngine: MigrationEngine = {
         const down = file.down!;
         steps.push({ id: file.id, migration: file.file, file: down.file, sql: await readFile(down.path, 'utf8'), starting: `reverting ${file.file} with ${down.file}` });
       }
-      return applySteps(target, client, steps, 'rolled_back', options.timeoutMs, stop);
+      const outcome = await applySteps(target, client, steps, 'rolled_back', options.timeoutMs, stop);
+      return { ...outcome, notes: [...notes, ...outcome.notes] };
     });
   },
 };
