@@ -2,6 +2,7 @@ import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { releasesFilePath } from '../releases/paths.js';
 import { parseDuration } from '../config/index.js';
 import { UserError } from '../errors.js';
+import { quoteValue } from '../user-text.js';
 import { LineReporter, type Reporter } from '../apply/reporter.js';
 import { redactText } from '../config/index.js';
 
@@ -24,7 +25,7 @@ export function durationOption(name: string, value: string | undefined): number 
   try {
     return parseDuration(value);
   } catch {
-    throw new UserError(`${name} "${value}" is not a duration (examples: 30s, 5m, 1h)`);
+    throw new UserError(`${name} ${quoteValue(value)} is not a duration (examples: 30s, 5m, 1h)`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { quoteValue } from '../user-text.js';
 
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 
@@ -14,7 +15,7 @@ export const DURATION_HINT = 'expected a duration like 500ms, 90s, 10m, 1h or 1m
 /** Parses `500ms`, `90s`, `10m`, `1h`, `1m30s` to milliseconds; throws a UserError on anything else. */
 export function parseDuration(text: string): number {
   const match = DURATION_PATTERN.exec(text);
-  if (match === null) throw new UserError(`invalid duration "${text}": ${DURATION_HINT}`);
+  if (match === null) throw new UserError(`invalid duration ${quoteValue(text)}: ${DURATION_HINT}`);
   const [, hours, minutes, seconds, millis] = match;
   let total = 0;
   for (const [amount, unit] of [

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { escapeControls } from '../user-text.js';
 
 /** One problem in a user's file, reported as `file:line:col: message`. */
 export interface ConfigProblem {
@@ -9,7 +10,7 @@ export interface ConfigProblem {
 }
 
 export function formatProblem(problem: ConfigProblem): string {
-  return `${problem.file}:${problem.line}:${problem.col}: ${problem.message}`;
+  return `${escapeControls(problem.file)}:${problem.line}:${problem.col}: ${escapeControls(problem.message)}`;
 }
 
 /** Sorts by file, then position, and drops exact duplicates (two validation passes may see one mistake). */

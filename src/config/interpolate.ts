@@ -1,3 +1,5 @@
+import { quoteValue } from '../user-text.js';
+
 /** Looks a variable up; undefined means "not set" (an empty string is set). */
 export type VariableLookup = (name: string) => string | undefined;
 
@@ -84,7 +86,7 @@ function expandExpression(text: string, dollar: number, lookup: VariableLookup, 
   }
 
   if (text[nameEnd + 1] !== '-') {
-    throw new InterpolationError(`unsupported expression "${text.slice(dollar, nameEnd + 2)}…": use \${${name}} or \${${name}:-default}`, true);
+    throw new InterpolationError(`unsupported expression ${quoteValue(`${text.slice(dollar, nameEnd + 2)}…`)}: use \${${name}} or \${${name}:-default}`, true);
   }
   const current = evaluate ? lookup(name) : '';
   const useDefault = current === undefined || current === '';
@@ -93,10 +95,10 @@ function expandExpression(text: string, dollar: number, lookup: VariableLookup, 
 }
 
 function checkName(name: string, expression: string): void {
-  if (name === '') throw new InterpolationError(`empty variable name in "${expression}"`, true);
+  if (name === '') throw new InterpolationError(`empty variable name in ${quoteValue(expression)}`, true);
   if (!VARIABLE_NAME.test(name)) {
     throw new InterpolationError(
-      `invalid variable name "${name}" in "${expression}" (use letters, digits and _; forms: \${NAME} or \${NAME:-default})`,
+      `invalid variable name ${quoteValue(name)} in ${quoteValue(expression)} (use letters, digits and _; forms: \${NAME} or \${NAME:-default})`,
       true,
     );
   }
@@ -104,5 +106,5 @@ function checkName(name: string, expression: string): void {
 
 function unterminated(text: string, from: number): string {
   const excerpt = text.slice(from, from + 30);
-  return `unterminated "\${" in "${excerpt}${text.length - from > 30 ? '…' : ''}" (close it with "}", or write "$$" for a literal "$")`;
+  return `unterminated "\${" in ${quoteValue(`${excerpt}${text.length - from > 30 ? '…' : ''}`)} (close it with "}", or write "$$" for a literal "$")`;
 }

@@ -8,6 +8,7 @@ import { allowedKeysAt, fileSchema, schemaAt } from './schema.js';
 import { closestMatch, didYouMean } from './suggest.js';
 import type { Position, YamlSource } from './yaml-source.js';
 import { isPlainObject } from './merge.js';
+import { quoteValue } from '../user-text.js';
 
 /** What turning a zod issue into a located message needs to know about the validated tree. */
 export interface IssueContext {
@@ -50,13 +51,13 @@ function issueToProblems(issue: Issue, context: IssueContext): ConfigProblem[] {
       return issue.keys.map((key) => {
         const match = closestMatch(key, allowed);
         const help = match !== undefined ? ` — did you mean "${match}"?` : allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : '';
-        return at(context.source.keyPosition([...filePath, key]), `unknown key "${key}" ${where(filePath)}${help}`);
+        return at(context.source.keyPosition([...filePath, key]), `unknown key ${quoteValue(key)} ${where(filePath)}${help}`);
       });
     }
     case 'invalid_key': {
       const reason = issue.issues[0]?.message ?? issue.message;
       const name = String(treePath[treePath.length - 1]);
-      return [at(context.source.keyPosition(filePath), `invalid name "${name}" ${where(filePath.slice(0, -1))}: ${reason}`)];
+      return [at(context.source.keyPosition(filePath), `invalid name ${quoteValue(name)} ${where(filePath.slice(0, -1))}: ${reason}`)];
     }
     case 'invalid_type': {
       if (value === undefined) return [missingKey(filePath, '', context, at)];
@@ -73,7 +74,7 @@ function issueToProblems(issue: Issue, context: IssueContext): ConfigProblem[] {
       const allowed = issue.values.map((v) => String(v));
       if (hidden !== undefined) return [at(context.source.valuePosition(filePath), `${subject}: expected one of ${allowed.join(', ')}${hiddenNote}`)];
       const suggestion = typeof value === 'string' ? didYouMean(value, allowed) : '';
-      return [at(context.source.valuePosition(filePath), `${subject}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}${suggestion}`)];
+      return [at(context.source.valuePosition(filePath), `${subject}: expected one of ${allowed.join(', ')}, got ${typeof value === 'string' ? quoteValue(value) : JSON.stringify(value)}${suggestion}`)];
     }
     case 'too_small':
     case 'too_big':
@@ -161,5 +162,5 @@ function describeBound(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig)
 }
 
 function quoteShortString(value: unknown): string {
-  return typeof value === 'string' && value.length <= 80 ? `, got ${JSON.stringify(value)}` : '';
+  return typeof value === 'string' && value.length <= 80 ? `, got ${quoteValue(value)}` : '';
 }

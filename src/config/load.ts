@@ -69,7 +69,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   }
 
   const environments = isPlainObject(document.environments) ? Object.keys(document.environments) : [];
-  const environment = selectEnvironment(options.environment, environments, file);
+  const environment = selectEnvironment(options.environment, environments, file, source.keyPosition(['environments']));
   // Own properties only: `${constructor}` must not find Object.prototype.constructor.
   const lookup: VariableLookup = (name) => (Object.hasOwn(processEnv, name) ? processEnv[name] : undefined) ?? secretsFile.values.get(name);
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/index.js';
-import { UserError } from '../../../src/errors.js';
 import { HEAD, PROD, load, yaml } from './helpers.js';
 
 const TWO = yaml(
@@ -25,9 +24,11 @@ describe('choosing the environment', () => {
 
   it('rejects an unknown environment, suggesting the nearest', async () => {
     const attempt = load(TWO, { env: 'prdo' });
-    await expect(attempt).rejects.toThrow(new UserError('unknown environment "prdo" (did you mean "prod"?) — environments: prod, staging'));
-    await expect(load(TWO, { env: 'qa' })).rejects.toThrow('unknown environment "qa" — environments: prod, staging');
-    await expect(load(yaml(...HEAD, ...PROD), { env: 'staging' })).rejects.toThrow('unknown environment "staging" — environments: prod');
+    await expect(attempt).rejects.toThrow('stagecraft.yml:3:1: unknown environment "prdo" (did you mean "prod"?) — environments: prod, staging');
+    await expect(load(TWO, { env: 'qa' })).rejects.toThrow('stagecraft.yml:3:1: unknown environment "qa" — environments: prod, staging');
+    await expect(load(yaml(...HEAD, ...PROD), { env: 'staging' })).rejects.toThrow(
+      'stagecraft.yml:3:1: unknown environment "staging" — environments: prod',
+    );
   });
 
   it('asks for --env when several are defined', async () => {
@@ -36,10 +37,10 @@ describe('choosing the environment', () => {
     );
   });
 
-  it('is not a located error (no file:line:col)', async () => {
-    const error = await load(TWO, { env: 'nope' }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(UserError);
-    expect(error).not.toBeInstanceOf(ConfigError);
-    expect((error as UserError).exitCode).toBe(1);
+  it('is located at the environments key (exit 1)', async () => {
+    const error = await load(yaml(...HEAD, 'retain: 2', ...PROD), { env: 'nope' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect([(error as ConfigError).file, (error as ConfigError).line, (error as ConfigError).col]).toEqual(['stagecraft.yml', 4, 1]);
+    expect((error as ConfigError).exitCode).toBe(1);
   });
 });
