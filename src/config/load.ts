@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, formatProblem } from './errors.js';
+import { quoteValue } from '../user-text.js';
 import type { ConfigProblem } from './errors.js';
 import { SECRETS_FILE_HINT, InterpolationError, checkInterpolationSyntax, containsInterpolation, interpolate } from './interpolate.js';
 import type { VariableLookup } from './interpolate.js';
@@ -10,7 +11,7 @@ import { emptyMapping, isPlainObject, mergeEnvironment } from './merge.js';
 import type { PlainObject } from './merge.js';
 import { displayPath, formatConfigPath, pathKey } from './paths.js';
 import type { ConfigPath } from './paths.js';
-import { ENV_VAR_NAME, EXTENSION_PREFIX, fileSchema, resolvedConfigSchema, schemaAt } from './schema.js';
+import { ENV_VAR_NAME, EXTENSION_PREFIX, LOCAL_ADDRESS, fileSchema, resolvedConfigSchema, schemaAt } from './schema.js';
 import type { ResolvedConfig } from './schema.js';
 import { readInputFile } from './read-input.js';
 import { isSecretField } from './redact.js';
@@ -27,6 +28,8 @@ export interface LoadConfigOptions {
   /** Where `${VAR}` and `env.secret` are looked up first (default `process.env`). */
   processEnv?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Where warnings go, one line each (default: stderr, as `warning: ...`, so stdout stays clean for --json). */
+  warn?: (message: string) => void;
 }
 
 export interface LoadedConfig {
@@ -140,6 +143,15 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   );
 
   if (problems.length > 0 || !resolved.success) throw new ConfigError(problems);
+
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
+  if (secretsFile.warning !== undefined) warn(secretsFile.warning);
+  if (!resolved.data.ssh.strict_host_key_checking && resolved.data.hosts.some((host) => host.address !== LOCAL_ADDRESS)) {
+    const at = origins.filePathOf(['ssh', 'strict_host_key_checking']);
+    warn(
+      `${formatProblem({ file, ...source.valuePosition(at), message: '' }).slice(0, -1)} ssh.strict_host_key_checking is false for environment ${quoteValue(environment)}: host keys are not verified, so anyone on the network path can impersonate your servers`,
+    );
+  }
 
   return deepFreeze({
     file,
