@@ -1,10 +1,11 @@
 /** knex: `knex migrate:latest` applies, `knex migrate:list` tells what is completed and pending. */
-import type { DatabaseState, MigrationEntry } from '../types.js';
+import type { DatabaseState, MigrationEngine, MigrationEntry } from '../types.js';
 import { unreadable } from '../types.js';
 import type { ToolRun } from './container-tool.js';
 import { KNEX_BIN as KNEX, applyCommand } from '../engine-commands.js';
 import { describeToolFailure, toolEngine } from './tool-engine.js';
 import { lastMeaningfulLines, outputLines } from './tool-output.js';
+import { readKnexPlan } from './knex-plan.js';
 
 
 const SECTION = /^(?:Found (\d+) (Completed|Pending) Migration file\/files\.|No (Completed|Pending) Migration files Found\.)$/;
@@ -51,10 +52,20 @@ export function knexFailedMigration(run: ToolRun): string | undefined {
   return undefined;
 }
 
-export const knexEngine = toolEngine({
+const knexTool = toolEngine({
   name: 'knex',
   applyCommand: (target) => applyCommand({ ...target.migrations, command: undefined }),
   statusCommand: () => [KNEX, 'migrate:list'],
   parseStatus: parseKnexList,
   failedMigration: knexFailedMigration,
 });
+
+/**
+ * `run` reads the status with `knex migrate:list` around the apply (creating knex's tables then is
+ * fine: the run creates them anyway); `plan` must write nothing, so it reads knex's table itself
+ * (see knex-plan.ts) unless `plan_command` names the user's own status command.
+ */
+export const knexEngine: MigrationEngine = {
+  ...knexTool,
+  plan: (target) => (target.migrations.plan_command ? knexTool.plan(target) : readKnexPlan(target)),
+};
