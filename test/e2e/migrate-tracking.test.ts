@@ -64,10 +64,16 @@ describe('raw execution tracking: upgrade in place, history, dirty state', () =>
   let up: ScratchDatabase;
   let dirty: ScratchDatabase;
   let tx: ScratchDatabase;
+  let dep: ScratchDatabase;
 
   beforeAll(async () => {
     state = readTestbedState();
-    [up, dirty, tx] = await Promise.all([scratchDatabase(state, 'e2em_trk_up'), scratchDatabase(state, 'e2em_trk_dirty'), scratchDatabase(state, 'e2em_trk_tx')]);
+    [up, dirty, tx, dep] = await Promise.all([
+      scratchDatabase(state, 'e2em_trk_up'),
+      scratchDatabase(state, 'e2em_trk_dirty'),
+      scratchDatabase(state, 'e2em_trk_tx'),
+      scratchDatabase(state, 'e2em_trk_dep'),
+    ]);
     project = await MigrateProject.create(
       {
         service: uniqueService('trk'),
@@ -78,16 +84,18 @@ describe('raw execution tracking: upgrade in place, history, dirty state', () =>
           up: { url: up.url, engine: 'raw', path: 'db/up', strategy: 'manual' },
           dirty: { url: dirty.url, engine: 'raw', path: 'db/dirty', strategy: 'manual', lock_timeout: '5s' },
           tx: { url: tx.url, engine: 'raw', path: 'db/tx', strategy: 'manual' },
+          dep: { url: dep.url, engine: 'raw', path: 'db/dep', strategy: 'pre_deploy' },
         },
       },
       state,
     );
     for (const [file, sql] of Object.entries({ ...UP_FILES, ...DIRTY_FILES, ...TX_FILES })) await project.writeFile(file, sql);
+    await project.writeFile('db/dep/0001_trk_dep.sql', 'CREATE TABLE trk_dep (id int);\n');
   });
 
   afterAll(async () => {
     await project?.cleanup();
-    await Promise.all([up, dirty, tx].map((db) => db?.drop()));
+    await Promise.all([up, dirty, tx, dep].map((db) => db?.drop()));
   });
 
   async function closeGate(db: ScratchDatabase): Promise<{ open: () => Promise<void> }> {
@@ -227,5 +235,20 @@ describe('raw execution tracking: upgrade in place, history, dirty state', () =>
     expect(databaseIn(plan, 'tx').migrations).toEqual([expect.objectContaining({ id: '0001_trk_tx_gate', state: 'pending' })]);
     const run = await project.run('migrate', 'run', '--database', 'tx');
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+  });
+
+  it('a deploy records its release id in the row metadata and the history', async () => {
+    const result = await project.run('deploy', '--version', 'v1');
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    const release = await project.lastRelease();
+    const rows = await dep.query<{ id: string; status: string; metadata: { release_id: string | null } }>('SELECT id, status, metadata FROM stagecraft_migrations');
+    expect(rows).toEqual([{ id: '0001_trk_dep', status: 'completed', metadata: { release_id: release.id } }]);
+    const history = await dep.query<{ event: string; release_id: string | null }>('SELECT event, release_id FROM stagecraft_migration_history ORDER BY id');
+    expect(history).toEqual([
+      { event: 'started', release_id: release.id },
+      { event: 'completed', release_id: release.id },
+    ]);
+    const status = await project.run('migrate', 'status', '--database', 'dep', '--json');
+    expect(JSON.parse(status.stdout).databases[0].last_execution).toMatchObject({ migration: '0001_trk_dep', event: 'completed', release_id: release.id });
   });
 });
