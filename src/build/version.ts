@@ -1,12 +1,13 @@
 import { execa } from 'execa';
 import { UserError } from '../errors.js';
+import { quoteValue } from '../user-text.js';
 
 /** Version tag of a deploy: `--version`, else the git short sha, with `-dirty` when the tree has changes. */
 export async function resolveVersion(cwd: string, explicit?: string): Promise<{ version: string; commit?: string }> {
   const commit = await gitCommit(cwd);
   if (explicit !== undefined) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(explicit)) {
-      throw new UserError(`--version "${explicit}" is not a valid image tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+      throw new UserError(`--version ${quoteValue(explicit)} is not a valid image tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
     }
     return commit ? { version: explicit, commit } : { version: explicit };
   }

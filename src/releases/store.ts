@@ -15,6 +15,7 @@ import { isReleaseId, newReleaseId } from './id.js';
 import { acquireFileLock, type FileLockOptions } from './lock.js';
 import type { NewRelease, Release } from './record.js';
 import { invalidRecordReason, parseReleasesFile, serializeReleasesFile } from './schema.js';
+import { quoteValue } from '../user-text.js';
 
 export interface ReleaseStoreOptions {
   /** Lock wait and staleness bounds (defaults: 10 s wait, 60 s stale). */
@@ -166,9 +167,9 @@ export class ReleaseStore {
 /** `unknown release "rel-x" (known: newest few ids…)`, exit 1. */
 export function unknownReleaseError(id: string, releases: readonly Release[]): UserError {
   const newest = newestFirst(releases).map((release) => release.id);
-  if (newest.length === 0) return new UserError(`unknown release "${id}" (no releases recorded yet)`);
+  if (newest.length === 0) return new UserError(`unknown release ${quoteValue(id)} (no releases recorded yet)`);
   const shown = newest.slice(0, 5).join(', ');
-  return new UserError(`unknown release "${id}" (known: ${shown}${newest.length > 5 ? ', …' : ''})`, {
+  return new UserError(`unknown release ${quoteValue(id)} (known: ${shown}${newest.length > 5 ? ', …' : ''})`, {
     hint: 'stagecraft releases list shows them all',
   });
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { resolveVersion } from '../../../src/build/version.js';
 import { durationOption } from '../../../src/cli/context.js';
+import { unknownReleaseError } from '../../../src/releases/store.js';
 import { parseDuration } from '../../../src/config/duration.js';
 import { escapeControls, quoteValue } from '../../../src/user-text.js';
 import { HEAD, PROD, load, loadErrors, yaml } from './helpers.js';
@@ -48,5 +50,12 @@ describe('user-supplied text in messages', () => {
     expect(errors.join('\n')).toContain('got "all\\u009b"');
     expect(errors.join('\n')).toContain('invalid name "Main\\u202e" in databases');
     expect(errors.join('\n')).toContain('invalid variable name "BAD\\u001bNAME"');
+  });
+
+  it('--version and release ids from argv are quoted escaped', async () => {
+    await expect(resolveVersion(process.cwd(), HOSTILE)).rejects.toThrow(`--version "${ESCAPED}" is not a valid image tag`);
+    const error = unknownReleaseError(HOSTILE, []);
+    expect(error.message).toBe(`unknown release "${ESCAPED}" (no releases recorded yet)`);
+    expectClean(error.message);
   });
 });
