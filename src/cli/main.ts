@@ -12,9 +12,22 @@ export interface GlobalOptions {
   verbose?: boolean;
 }
 
+/**
+ * The global options as the user meant them: a value typed on the command line (after the
+ * command or before it) wins over STAGECRAFT_ENV, whichever command level it was given at.
+ * (commander's optsWithGlobals lets the program level overwrite the command's own value, so
+ * `STAGECRAFT_ENV=staging stagecraft deploy --env prod` would act on staging.)
+ */
 function globals(cmd: Command): GlobalOptions {
+  const chain: Command[] = [];
+  for (let level: Command | null = cmd; level; level = level.parent) chain.push(level);
+  const pick = (key: keyof GlobalOptions): unknown => {
+    const typed = chain.find((level) => level.getOptionValueSource(key) === 'cli');
+    if (typed) return typed.opts()[key];
+    return chain.map((level) => level.opts()[key]).find((value) => value !== undefined);
+  };
   const options = cmd.optsWithGlobals() as GlobalOptions;
-  return { ...options, config: options.config ?? 'stagecraft.yml' };
+  return { ...options, config: (pick('config') as string | undefined) ?? 'stagecraft.yml', env: pick('env') as string | undefined, verbose: pick('verbose') as boolean | undefined };
 }
 
 /**
