@@ -3,10 +3,11 @@
  * control or invisible formatting character escaped, so it can neither move the cursor, clear the
  * screen, fake extra lines nor reorder what is printed around it.
  */
-// C0 controls, DEL, C1 controls (\u009b is a CSI on some terminals), line/paragraph separators,
-// bidirectional overrides and isolates, zero-width marks and the BOM.
+// C0 controls, DEL, C1 controls (\u009b is a CSI on some terminals), soft hyphen and other
+// invisible marks, line/paragraph separators, bidirectional overrides and isolates, zero-width
+// marks, the BOM and interlinear annotation marks.
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** `text` with control characters escaped JSON-style (`\n`, `\u001b`); everything else unchanged. */
@@ -17,4 +18,10 @@ export function escapeControls(text: string): string {
 /** A user-supplied value for an error message: in double quotes, with `"`, `\` and control characters escaped. */
 export function quoteValue(text: string): string {
   return `"${escapeControls(text.replace(/[\\"]/g, (char) => `\\${char}`))}"`;
+}
+
+/** `text` as is when it has nothing to escape, else quoted and escaped (file names in lists read naturally). */
+export function printableText(text: string): string {
+  UNSAFE.lastIndex = 0;
+  return UNSAFE.test(text) ? quoteValue(text) : text;
 }

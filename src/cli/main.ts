@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { escapeControls } from '../user-text.js';
 import { ExitCode, StagecraftError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -52,6 +53,8 @@ export function buildProgram(): Command {
     .option('--verbose', 'stream remote output and show stack traces')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
+    // commander quotes the argument it rejects: escape control characters so it cannot rewrite the terminal.
+    .configureOutput({ outputError: (text, write) => write(`${escapeControls(text.replace(/\n$/, ''))}\n`) })
     .exitOverride();
 
 

@@ -2,6 +2,7 @@
 import type { LoadedConfig } from '../../config/index.js';
 import { MIGRATION_STRATEGIES, loadConfig, parseDuration } from '../../config/index.js';
 import { ExitCode, StagecraftError, UserError } from '../../errors.js';
+import { quoteValue } from '../../user-text.js';
 import { withSession as openSession, type Session } from '../../apply/session.js';
 import { imageRef } from '../../plan/plan-deploy.js';
 import { recordedImageRef } from '../../plan/image-ref.js';
@@ -98,7 +99,7 @@ export function selectDatabases(loaded: LoadedConfig, database?: string, strateg
   if (database !== undefined) {
     if (!all.includes(database)) {
       const match = closestMatch(database, all);
-      throw new UserError(`unknown database "${database}"${match ? ` (did you mean "${match}"?)` : ''} — databases: ${all.join(', ')}`);
+      throw new UserError(`unknown database ${quoteValue(database)}${match ? ` (did you mean "${match}"?)` : ''} — databases: ${all.join(', ')}`);
     }
     selected = [database];
   }

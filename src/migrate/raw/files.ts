@@ -9,6 +9,7 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
+import { printableText } from '../../user-text.js';
 import { formatCycle, orderMigrations } from '../graph/order.js';
 import { DEPENDENCIES_FILE, headerDependencies, parseDependenciesFile } from './dependencies.js';
 import type { DeclaredDependencies, DependencyReference, MigrationMetadata } from './dependencies.js';
@@ -302,24 +303,8 @@ async function notARegularFile(file: string): Promise<string | undefined> {
   }
 }
 
-/**
- * A file name as it may be printed: control characters (newlines, ESC of terminal escape
- * sequences, C1 controls) and invisible or direction-changing Unicode are shown as \n, \x1b,
- * \u202e…, so a hostile name cannot rewrite the terminal or disguise itself. Quoted when it had any.
- */
-export function printableName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  const unsafe = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
-  if (!unsafe.test(name)) return name;
-  const escaped = name.replace(unsafe, (char) => {
-    const code = char.charCodeAt(0);
-    if (char === '\n') return '\\n';
-    if (char === '\r') return '\\r';
-    if (char === '\t') return '\\t';
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-  return `"${escaped.replace(/"/g, '\\"')}"`;
-}
+/** A file name as it may be printed: as is, or quoted with control and invisible characters escaped. */
+export const printableName = printableText;
 
 /** Absolute migrations directory, and how messages show it (relative to the config dir). */
 export function migrationsDir(configDir: string, migrationsPath: string): { dir: string; display: string } {

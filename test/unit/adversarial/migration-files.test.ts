@@ -155,8 +155,8 @@ describe('hostile migration file names', () => {
     expect(printableName('ünïcödé_名前.sql')).toBe('ünïcödé_名前.sql');
     expect(printableName('with space.sql')).toBe('with space.sql');
     expect(printableName('new\nline.sql')).toBe('"new\\nline.sql"');
-    expect(printableName('\u001b[31mred.sql')).toBe('"\\x1b[31mred.sql"');
-    expect(printableName('\u009b2J.sql')).toBe('"\\x9b2J.sql"');
+    expect(printableName('\u001b[31mred.sql')).toBe('"\\u001b[31mred.sql"');
+    expect(printableName('\u009b2J.sql')).toBe('"\\u009b2J.sql"');
     expect(printableName('exe.\u202egpj.sql')).toBe('"exe.\\u202egpj.sql"');
     expect(printableName('a"\tb.sql')).toBe('"a\\"\\tb.sql"');
   });
@@ -167,7 +167,7 @@ describe('hostile migration file names', () => {
     const result = await execa(process.execPath, [bin, 'migrate', 'validate'], { cwd: dir, reject: false, env: { CI: 'true' }, stdin: 'ignore' });
     expect(result.exitCode).toBe(1);
     const output = `${String(result.stdout)}${String(result.stderr)}`;
-    expect(output).toContain('"\\x1b[31mred\\x1b[0m.sql": expected NNNN_name.sql');
+    expect(output).toContain('"\\u001b[31mred\\u001b[0m.sql": expected NNNN_name.sql');
     // eslint-disable-next-line no-control-regex
     expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
   });
