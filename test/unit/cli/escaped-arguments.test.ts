@@ -27,6 +27,7 @@ describe('hostile arguments in error messages', () => {
   ])('$name: exit 1, escape codes shown escaped, one line', async ({ args }) => {
     const result = await execa('node', [bin, ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
     expect(result.exitCode).toBe(1);
+    // eslint-disable-next-line no-control-regex
     expect(result.stderr).not.toMatch(/[\u001b\u0007]/);
     expect(result.stderr).toContain('\\u001b[2J');
     expect(result.stderr.split('\n').filter((line) => line.startsWith('error: fake line'))).toEqual([]);
