@@ -46,9 +46,12 @@ async function expectRejection<T extends Error>(promise: Promise<unknown>, type:
   return error as T;
 }
 
-/** A command that blocks until `gate` exists, then prints `i`: holds its channel open for as long as the test needs. */
+/**
+ * A command that blocks until `gate` exists, then prints `i`: holds its channel open for as long as
+ * the test needs. It gives up after ~30 s so a failed test leaves no process behind.
+ */
 function gatedEcho(gate: string, i: number): string[] {
-  return ['sh', '-c', 'while [ ! -e "$1" ]; do sleep 0.01; done; echo "$2"', 'sh', gate, String(i)];
+  return ['sh', '-c', 'n=0; while [ ! -e "$1" ] && [ "$n" -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; echo "$2"', 'sh', gate, String(i)];
 }
 
 /** Waits (polling) until `condition` holds; fails after 10 s naming what it waited for. */
@@ -219,6 +222,7 @@ describe('SshHost commands and files', () => {
       // All 20 commands block on the gate, so without the limit all 20 would be open at once.
       expect(server.sessions.peak).toBe(8);
     } finally {
+      writeFileSync(gate, '');
       await fresh.close();
     }
   });
@@ -244,6 +248,7 @@ describe('SshHost commands and files', () => {
       expect(server.sessions.refused).toBe(refusedWhileLearning);
       expect(server.sessions.peak).toBe(3);
     } finally {
+      for (const gate of gates) writeFileSync(gate, '');
       server.maxSessions = 64;
       await fresh.close();
     }
