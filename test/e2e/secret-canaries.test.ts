@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { stringify } from 'yaml';
@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NGINX_SITE_PATH } from '../../src/rollout/nginx-config.js';
 import { CLI, configDocument, removeServiceFromHosts, ensureHelloDependencies, type CliResult } from './helpers/project.js';
 import { scratchDatabase, type ScratchDatabase } from './helpers/scratch-database.js';
-import { readTestbedState, type TestbedHost, type TestbedState } from './helpers/testbed-state.js';
+import { readTestbedState, testbedStatePath, type TestbedHost, type TestbedState } from './helpers/testbed-state.js';
 
 const PROXY_PORT = 8340;
 const ENV = 'e2e';
@@ -370,9 +370,21 @@ async function collectAfterCycle(): Promise<void> {
   // argv of every process seen while a command ran.
   addSource('process argv', 'argv of processes seen during commands', [...processArgv.values()].join('\n'));
   // Files written to the temp dir since the test started (other projects' secrets files and
-  // throw-away DOCKER_CONFIG dirs of concurrent pushes aside: they hold the registry password by design).
+  // throw-away DOCKER_CONFIG dirs of concurrent pushes aside: they hold the registry password by
+  // design; so does the testbed itself when the checkout lives under the temp dir, as in CI: its
+  // hosts' Docker data keeps each container's Env and their homes the 0600 env files, which are
+  // checked above by mode, and their audit logs and locks are searched above as host files).
   const tmp = tmpdir();
-  const files = await walk(tmp, (path) => /\/\.stagecraft\/secrets$/.test(path) || /\/stagecraft-docker-[^/]*$/.test(path) || /\/node_modules$/.test(path) || path.startsWith('/tmp/bash_jobs'));
+  const testbedDir = dirname(testbedStatePath());
+  const files = await walk(
+    tmp,
+    (path) =>
+      path === testbedDir ||
+      /\/\.stagecraft\/secrets$/.test(path) ||
+      /\/stagecraft-docker-[^/]*$/.test(path) ||
+      /\/node_modules$/.test(path) ||
+      path.startsWith('/tmp/bash_jobs'),
+  );
   let budget = 64 * 1024 * 1024;
   for (const file of files) {
     const info = await stat(file).catch(() => undefined);
