@@ -56,7 +56,7 @@ export class YamlSource {
     const lineCounter = new LineCounter();
     // Keys are checked for uniqueness below, in linear time (the parser's own check compares every pair).
     // The core schema only: no YAML 1.1 !!set, !!binary or timestamps turning into non-plain objects.
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: false, schema: 'core' });
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: false, schema: 'core', logLevel: 'error' });
     const syntax = doc.errors[0];
     if (syntax !== undefined) {
       const { line, col } = lineCounter.linePos(syntax.pos[0]);
