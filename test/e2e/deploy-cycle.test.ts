@@ -152,7 +152,7 @@ describe('stagecraft deploy and rollback on three hosts', () => {
       const info = await inspectOnHost(state, hosts[0]!, `${service}-migrate-main-v1`);
       if (!info && exited) throw new Error(`deploy ended before its migration container was seen:\n${String((await child).stdout)}\n${String((await child).stderr)}`);
       return info;
-    }, 120_000, 150);
+    }, { timeoutMs: 120_000, intervalMs: 150 });
     const finished = await child;
     const result = { exitCode: finished.exitCode ?? -1, stdout: String(finished.stdout), stderr: String(finished.stderr) };
     expect(result.stderr).toBe('');

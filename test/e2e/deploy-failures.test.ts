@@ -164,7 +164,7 @@ describe('stagecraft deploy failures', () => {
         const release = await releaseOf('vint');
         if (release?.phases.rollout.status !== 'running') return undefined;
         return (await inspectOnHost(state, UNHEALTHY_HOST, `${service}-web-vint`))?.State.Running ? true : undefined;
-      }, 120_000, 250);
+      }, { timeoutMs: 120_000, intervalMs: 250 });
       child.kill('SIGINT');
       const finished = await child;
       expect(finished.exitCode, String(finished.stdout) + String(finished.stderr)).toBe(130);

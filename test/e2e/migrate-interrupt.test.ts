@@ -15,6 +15,7 @@ import { readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedState } from './helpers/testbed-state.js';
 import { MigrateProject, scratchDatabase, uniqueService } from './helpers/migrate-project.js';
 import type { ScratchDatabase } from './helpers/migrate-project.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const PRIMARY = '10.201.0.13';
 const GATE = [4242, 7] as const;
@@ -25,16 +26,6 @@ const FILES = {
   'db/intr/0003_after.sql': 'ALTER TABLE intr_things ADD COLUMN note text;\n',
   'db/intr/0003_after.down.sql': `SELECT pg_advisory_xact_lock(${GATE[0]}, ${GATE[1]});\nALTER TABLE intr_things DROP COLUMN note;\n`,
 };
-
-/** Resolves once `predicate` holds, polling; fails after `ms` with `what`. */
-async function until(what: string, ms: number, predicate: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('interrupting commands that hold the deploy lock', () => {
   let state: TestbedState;
@@ -106,7 +97,7 @@ describe('interrupting commands that hold the deploy lock', () => {
     const gate = await closeGate();
     try {
       const { child } = await startUntil(['migrate', 'run', '--database', 'app'], 'applying 0002_gate.sql');
-      await until('the migration to wait at the gate', 30_000, async () => (await waitingAtGate()) === 1);
+      await waitUntil('the migration to wait at the gate', async () => (await waitingAtGate()) === 1, { timeoutMs: 30_000, intervalMs: 100 });
       expect(await lockFile(), 'the run holds the deploy lock').toContain('"command":"migrate run"');
 
       const sent = Date.now();
@@ -144,7 +135,7 @@ describe('interrupting commands that hold the deploy lock', () => {
     const gate = await closeGate();
     try {
       const { child } = await startUntil(['migrate', 'rollback', '--database', 'app'], 'reverting 0003_after.sql');
-      await until('the down file to wait at the gate', 30_000, async () => (await waitingAtGate()) === 1);
+      await waitUntil('the down file to wait at the gate', async () => (await waitingAtGate()) === 1, { timeoutMs: 30_000, intervalMs: 100 });
       child.kill('SIGTERM');
       const result = await child;
       expect(result.exitCode, String(result.stderr)).toBe(130);

@@ -15,6 +15,7 @@ import { readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedState } from './helpers/testbed-state.js';
 import { MigrateProject, databaseIn, scratchDatabase, uniqueService } from './helpers/migrate-project.js';
 import type { ScratchDatabase } from './helpers/migrate-project.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const PRIMARY = '10.201.0.11';
 const GATE = [4343, 11] as const;
@@ -48,15 +49,6 @@ const DIRTY_FILES: Record<string, string> = {
 const TX_FILES: Record<string, string> = {
   'db/tx/0001_trk_tx_gate.sql': `CREATE TABLE trk_tx (id int);\nSELECT pg_advisory_xact_lock(${GATE[0]}, ${GATE[1]});\n`,
 };
-
-async function until(what: string, ms: number, predicate: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('raw execution tracking: upgrade in place, history, dirty state', () => {
   let state: TestbedState;
@@ -123,20 +115,24 @@ describe('raw execution tracking: upgrade in place, history, dirty state', () =>
       void child.then((result) => {
         exited = `exited ${result.exitCode}: ${String(result.stdout)}${String(result.stderr)}`;
       });
-      await until('the migration to wait at the gate', 60_000, async () => {
-        if (exited !== undefined && exited.startsWith('exited ')) throw new Error(`migrate run ${exited}`);
-        return (await waitingAtGate(db)) === 1;
-      });
+      await waitUntil(
+        'the migration to wait at the gate',
+        async () => {
+          if (exited !== undefined && exited.startsWith('exited ')) throw new Error(`migrate run ${exited}`);
+          return (await waitingAtGate(db)) === 1;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       child.kill('SIGKILL');
       const result = await child;
       expect(result.signal).toBe('SIGKILL');
       // The lock connection was idle: its backend ends with the dead process, and the migration lock with it.
-      await until('the migration lock to be free', 30_000, async () => !(await migrationLockHeld(db)));
+      await waitUntil('the migration lock to be free', async () => !(await migrationLockHeld(db)), { timeoutMs: 30_000, intervalMs: 100 });
     } finally {
       await gate.open();
     }
     // The blocked backend gets the gate, finds its client gone and ends.
-    await until('nothing waits at the gate', 30_000, async () => (await waitingAtGate(db)) === 0);
+    await waitUntil('nothing waits at the gate', async () => (await waitingAtGate(db)) === 0, { timeoutMs: 30_000, intervalMs: 100 });
     // SIGKILL leaves the deploy lock file behind: the operator releases it.
     const released = await project.run('lock', 'release');
     expect(released.exitCode, released.stdout + released.stderr).toBe(0);

@@ -6,7 +6,8 @@ import { readdir, readFile, mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 import type { EngineSettings } from '../engine-commands.js';
-import { migrationsDir, printableName, readMigrationSet } from '../raw/files.js';
+import { migrationsDir, readMigrationSet } from '../raw/files.js';
+import { printableText } from '../../user-text.js';
 import type { RawMigrationFile } from '../raw/files.js';
 import { classifyFileName, fileNamesFor } from '../raw/layout.js';
 import type { RawLayout } from '../raw/layout.js';
@@ -94,7 +95,7 @@ async function readIfExists(file: string): Promise<string | undefined> {
 
 /** The project's `templates/<name>.sql` if there is one (it may override a built-in), else the built-in. */
 async function templateText(dir: string, display: string, template: string): Promise<MigrationText> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(template)) throw new UserError(`--template ${printableName(template)}: expected a name like table or my_template`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(template)) throw new UserError(`--template ${printableText(template)}: expected a name like table or my_template`);
   const own = await readIfExists(path.join(dir, TEMPLATES_DIR, `${template}.sql`));
   if (own !== undefined) {
     const down = await readIfExists(path.join(dir, TEMPLATES_DIR, `${template}.down.sql`));
@@ -128,7 +129,7 @@ export async function createRawMigration(request: NewMigrationRequest): Promise<
   if (tool !== undefined) {
     throw new UserError(`database ${request.database} uses engine ${settings.engine}: stagecraft creates raw migrations only`, { hint: `create it with the tool: ${tool}` });
   }
-  if (name === '') throw new UserError(`migration name "${printableName(request.name)}" has no letter or digit: use a name like create_users`);
+  if (name === '') throw new UserError(`migration name "${printableText(request.name)}" has no letter or digit: use a name like create_users`);
   const environment = request.environment;
   if (environment !== undefined) {
     if (!request.environments.includes(environment)) throw new UserError(`unknown environment "${environment}" — environments: ${request.environments.join(', ')}`);
@@ -147,7 +148,7 @@ export async function createRawMigration(request: NewMigrationRequest): Promise<
   for (const ref of request.dependsOn.map((item) => item.trim()).filter((item) => item !== '')) {
     const target = resolveDependency(ref, set.files);
     if (target === undefined) {
-      throw new UserError(`--depends-on ${printableName(ref)}: no such migration in ${display}${environment ? ` (base or ${environment})` : ''}`);
+      throw new UserError(`--depends-on ${printableText(ref)}: no such migration in ${display}${environment ? ` (base or ${environment})` : ''}`);
     }
     if (!dependsOn.includes(target.id)) dependsOn.push(target.id);
   }

@@ -101,12 +101,12 @@ export async function readMigrationSet(dir: string, displayDir: string, options:
   for (const { relative, environment } of candidates.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0))) {
     const named = classifyFileName(path.basename(relative));
     if (named.kind === 'bad') {
-      problems.push(`${printableName(relative)}: ${EXPECTED_NAMES}`);
+      problems.push(`${printableText(relative)}: ${EXPECTED_NAMES}`);
       continue;
     }
     const notAFile = await notARegularFile(path.join(dir, relative));
     if (notAFile !== undefined) {
-      problems.push(`${printableName(relative)}: ${notAFile}; a migration must be a regular file`);
+      problems.push(`${printableText(relative)}: ${notAFile}; a migration must be a regular file`);
       continue;
     }
     if (named.kind === 'down') {
@@ -199,11 +199,11 @@ async function environmentCandidates(dir: string, displayDir: string, names: rea
     for (const entry of listed) {
       const relative = path.normalize(entry);
       if (path.isAbsolute(relative) || relative.startsWith('..') || !relative.endsWith('.sql')) {
-        problems.push(`${display}: "${printableName(entry)}" must be a .sql file inside ${displayDir}`);
+        problems.push(`${display}: "${printableText(entry)}" must be a .sql file inside ${displayDir}`);
         continue;
       }
       if (!(await lstat(path.join(dir, relative)).then(() => true, () => false))) {
-        problems.push(`${display}: ${printableName(relative)} is listed for ${environment} but does not exist`);
+        problems.push(`${display}: ${printableText(relative)} is listed for ${environment} but does not exist`);
         continue;
       }
       found.push({ relative, environment });
@@ -266,7 +266,7 @@ function resolveDependencies(files: RawMigrationFile[], declared: DeclaredDepend
     for (const { ref, where } of references.get(file.id)!) {
       const target = resolveReference(ref, files);
       if (target === undefined) {
-        problems.push(`${where}: ${file.id} depends on ${printableName(ref)}, which is not a migration here`);
+        problems.push(`${where}: ${file.id} depends on ${printableText(ref)}, which is not a migration here`);
       } else if (target.environment !== undefined && file.environment === undefined) {
         problems.push(`${where}: ${file.id} is a base migration and cannot depend on ${target.id}, which belongs to environment ${target.environment} only`);
       } else {
@@ -302,9 +302,6 @@ async function notARegularFile(file: string): Promise<string | undefined> {
     return `is a symlink that cannot be followed (${code ?? (error as Error).message})`;
   }
 }
-
-/** A file name as it may be printed: as is, or quoted with control and invisible characters escaped. */
-export const printableName = printableText;
 
 /** Absolute migrations directory, and how messages show it (relative to the config dir). */
 export function migrationsDir(configDir: string, migrationsPath: string): { dir: string; display: string } {

@@ -14,6 +14,8 @@ import { stringify } from 'yaml';
 import type { Release } from '../../../src/releases/record.js';
 import { sshArgv, type TestbedHost, type TestbedState } from './testbed-state.js';
 
+export { waitFor } from '../../helpers/wait.js';
+
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = join(REPO_ROOT, 'bin', 'stagecraft.js');
 export const HELLO_DIR = join(REPO_ROOT, 'examples', 'hello');
@@ -359,13 +361,3 @@ export function uniqueService(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; then throws naming `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}

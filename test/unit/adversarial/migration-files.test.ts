@@ -1,11 +1,12 @@
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { printableName, readMigrationFiles } from '../../../src/migrate/raw/files.js';
+import { readMigrationFiles } from '../../../src/migrate/raw/files.js';
+import { printableText } from '../../../src/user-text.js';
 
 /**
  * Entries of a raw migrations directory that are not regular files, and hostile file names, are
@@ -17,12 +18,6 @@ const created: string[] = [];
 
 afterAll(async () => {
   await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-beforeAll(async () => {
-  await stat(bin.replace('bin/stagecraft.js', 'dist/cli/main.js')).catch(() => {
-    throw new Error('run `npm run build` first: this test runs the built CLI');
-  });
 });
 
 /** A project whose raw database `main` reads `db/`, holding one good migration. */
@@ -138,7 +133,7 @@ describe('hostile migration file names', () => {
     await writeFile(join(db, name), 'SELECT 1;\n');
     const error = await rejection(readMigrationFiles(db, 'db'));
     expect(error.message).toContain('expected NNNN_name.sql');
-    expect(error.message).toContain(printableName(name));
+    expect(error.message).toContain(printableText(name));
     // One problem, one line, nothing a terminal would interpret.
     // eslint-disable-next-line no-control-regex
     expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
@@ -151,14 +146,14 @@ describe('hostile migration file names', () => {
     expect((await readMigrationFiles(db, 'db')).map((file) => file.file)).toEqual(['0001_first.sql', name]);
   });
 
-  it('printableName escapes control and direction characters, and leaves ordinary Unicode alone', () => {
-    expect(printableName('ünïcödé_名前.sql')).toBe('ünïcödé_名前.sql');
-    expect(printableName('with space.sql')).toBe('with space.sql');
-    expect(printableName('new\nline.sql')).toBe('"new\\nline.sql"');
-    expect(printableName('\u001b[31mred.sql')).toBe('"\\u001b[31mred.sql"');
-    expect(printableName('\u009b2J.sql')).toBe('"\\u009b2J.sql"');
-    expect(printableName('exe.\u202egpj.sql')).toBe('"exe.\\u202egpj.sql"');
-    expect(printableName('a"\tb.sql')).toBe('"a\\"\\tb.sql"');
+  it('file names print escaped: printableText escapes control and direction characters, and leaves ordinary Unicode alone', () => {
+    expect(printableText('ünïcödé_名前.sql')).toBe('ünïcödé_名前.sql');
+    expect(printableText('with space.sql')).toBe('with space.sql');
+    expect(printableText('new\nline.sql')).toBe('"new\\nline.sql"');
+    expect(printableText('\u001b[31mred.sql')).toBe('"\\u001b[31mred.sql"');
+    expect(printableText('\u009b2J.sql')).toBe('"\\u009b2J.sql"');
+    expect(printableText('exe.\u202egpj.sql')).toBe('"exe.\\u202egpj.sql"');
+    expect(printableText('a"\tb.sql')).toBe('"a\\"\\tb.sql"');
   });
 
   it('`migrate validate` over hostile names exits 1 and prints no escape sequence', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { pendingPhases, type NewRelease } from '../../../src/releases/record.js';
 import { ReleaseStore } from '../../../src/releases/store.js';
@@ -19,12 +19,6 @@ const created: string[] = [];
 
 afterAll(async () => {
   await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-beforeAll(async () => {
-  await stat(bin.replace('bin/stagecraft.js', 'dist/cli/main.js')).catch(() => {
-    throw new Error('run `npm run build` first: this test runs the built CLI');
-  });
 });
 
 async function tempDir(prefix: string): Promise<string> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 /**
  * Commands a user can get wrong must fail with a clear message and a documented exit code,
@@ -69,12 +69,6 @@ async function run(dir: string, args: string[]) {
   const result = await execa(process.execPath, [bin, ...args], { cwd: dir, reject: false, env: { STAGECRAFT_ENV: '', CI: 'true' }, extendEnv: true, stdin: 'ignore' });
   return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
-
-beforeAll(async () => {
-  await stat(bin.replace('bin/stagecraft.js', 'dist/cli/main.js')).catch(() => {
-    throw new Error('run `npm run build` first: this test runs the built CLI');
-  });
-});
 
 describe('bad input never loses data', () => {
   const cases: { name: string; config?: string; args: string[]; code: number; stderr: RegExp }[] = [

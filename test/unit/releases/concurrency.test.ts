@@ -8,6 +8,7 @@ import { parseReleasesFile } from '../../../src/releases/schema.js';
 import { acquireFileLock } from '../../../src/releases/lock.js';
 import { ReleaseStore } from '../../../src/releases/store.js';
 import { runWorker } from './fixtures/processes.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let dir: string;
 let file: string;
@@ -73,17 +74,6 @@ it('two processes appending 100 releases each: 200 valid records, unique ids, fi
   expect(fileOrder).toEqual(ids.slice().reverse());
 });
 
-/** Resolves with `probe`'s first defined value, polling between event-loop turns; fails after `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await nextTurn();
-  }
-}
-
 it('an append in another process waits while the lock is held, then lands', { timeout: 60_000 }, async () => {
   const lockPath = `${file}.lock`;
   await mkdir(path.dirname(file), { recursive: true });
@@ -94,14 +84,14 @@ it('an append in another process waits while the lock is held, then lands', { ti
     worker.start();
     // The waiter's candidate lock file appears when it starts trying; its mtime is refreshed on
     // every attempt, so two changes mean it tried and was refused at least twice.
-    const candidate = await until('the waiter to try the lock', async () => {
+    const candidate = await waitFor('the waiter to try the lock', async () => {
       const names = await readdir(path.dirname(file));
       if (names.includes('releases.json')) throw new Error('the waiter wrote the store while the lock was held');
       const name = names.find((n) => n.startsWith('releases.json.lock.') && n.endsWith('.tmp') && !n.includes(held.holder.token));
       return name === undefined ? undefined : path.join(path.dirname(file), name);
     });
     const mtimes = new Set<number>();
-    await until('two refused attempts', async () => {
+    await waitFor('two refused attempts', async () => {
       const info = await stat(candidate).catch(() => undefined);
       if (info === undefined) throw new Error('the waiter stopped trying before the lock was released');
       mtimes.add(info.mtimeMs);

@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelLimiter } from '../../../src/remote/channel-limiter.js';
 import { DialStdioAgent } from '../../../src/remote/dial-stdio-agent.js';
 import type { DialStdioAgentOptions } from '../../../src/remote/dial-stdio-agent.js';
+import { waitUntil } from '../../helpers/wait.js';
+
+const polling = { timeoutMs: 5_000, intervalMs: 5 };
 
 // Stand-ins for the SSH side: each "channel" is a TCP connection to a local server, opened
 // under the same limiter the SSH host uses. The agent logic under test is the real one.
@@ -24,15 +27,6 @@ async function listen<S extends Server | TcpServer>(server: S): Promise<number> 
 }
 
 const opened = { now: 0, peak: 0, total: 0 };
-
-/** Waits (polling) until `condition` holds; fails after 5 s naming what it waited for. */
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function channelOpener(port: number, limiter: ChannelLimiter) {
   opened.now = 0;
@@ -135,8 +129,8 @@ describe('DialStdioAgent', () => {
     await get(agent, '/ping');
     expect(agent.idleSocketCount).toBe(1);
     expect(limiter.activeCount).toBe(1);
-    await until('the idle channel to close', () => agent.idleSocketCount === 0);
-    await until('its slot to be given back', () => limiter.activeCount === 0);
+    await waitUntil('the idle channel to close', () => agent.idleSocketCount === 0, polling);
+    await waitUntil('its slot to be given back', () => limiter.activeCount === 0, polling);
     expect(opened.total).toBe(1);
     agent.destroy();
   });
@@ -155,7 +149,7 @@ describe('DialStdioAgent', () => {
     const result = await get(agent, '/containers/x/attach');
     expect(result).toEqual({ status: 200, body: 'first last' });
     // The channel ended with the body: its slot comes back (not kept alive for reuse).
-    await until('the slot to be given back', () => limiter.activeCount === 0);
+    await waitUntil('the slot to be given back', () => limiter.activeCount === 0, polling);
     expect(agent.idleSocketCount).toBe(0);
     agent.destroy();
   });

@@ -19,6 +19,9 @@ import { SshHost } from '../../../src/remote/ssh-host.js';
 import type { SshHostOptions } from '../../../src/remote/ssh-host.js';
 import { fingerprintOf, generateKey, startTestSshServer } from './helpers/test-ssh-server.js';
 import type { TestSshServer } from './helpers/test-ssh-server.js';
+import { waitUntil } from '../../helpers/wait.js';
+
+const polling = { timeoutMs: 10_000, intervalMs: 5 };
 
 let server: TestSshServer;
 let knownHosts: string;
@@ -52,15 +55,6 @@ async function expectRejection<T extends Error>(promise: Promise<unknown>, type:
  */
 function gatedEcho(gate: string, i: number): string[] {
   return ['sh', '-c', 'n=0; while [ ! -e "$1" ] && [ "$n" -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; echo "$2"', 'sh', gate, String(i)];
-}
-
-/** Waits (polling) until `condition` holds; fails after 10 s naming what it waited for. */
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 beforeAll(async () => {
@@ -215,7 +209,7 @@ describe('SshHost commands and files', () => {
     try {
       server.sessions.peak = 0;
       const runs = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gate, i)));
-      await until('8 channels open', () => server.sessions.open >= 8);
+      await waitUntil('8 channels open', () => server.sessions.open >= 8, polling);
       writeFileSync(gate, '');
       const results = await Promise.all(runs);
       expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
@@ -235,14 +229,14 @@ describe('SshHost commands and files', () => {
     server.sessions.refused = 0;
     try {
       const first = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gates[0]!, i)));
-      await until('3 sessions open and one refused', () => server.sessions.open >= 3 && server.sessions.refused > 0);
+      await waitUntil('3 sessions open and one refused', () => server.sessions.open >= 3 && server.sessions.refused > 0, polling);
       writeFileSync(gates[0]!, '');
       expect((await Promise.all(first)).map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
       const refusedWhileLearning = server.sessions.refused;
 
       const second = Array.from({ length: 20 }, (_, i) => fresh.exec(gatedEcho(gates[1]!, i)));
       // The learned limit may be below 3 (refusals while channels were closing lower it further).
-      await until('channels open again', () => server.sessions.open >= 1);
+      await waitUntil('channels open again', () => server.sessions.open >= 1, polling);
       writeFileSync(gates[1]!, '');
       expect((await Promise.all(second)).map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
       expect(server.sessions.refused).toBe(refusedWhileLearning);
@@ -323,7 +317,7 @@ describe('SshHost commands and files', () => {
       // With another channel open, a refusal must not read as "the server allows fewer sessions".
       const gate = join(server.dir, `gate-tcp-${Date.now()}`);
       const busy = fresh.exec(gatedEcho(gate, 0));
-      await until('the busy channel to be open', () => server.sessions.open === 1);
+      await waitUntil('the busy channel to be open', () => server.sessions.open === 1, polling);
       const error = await expectRejection(fresh.openTcp('127.0.0.1', port), HostError);
       expect(error.message).toMatch(new RegExp(`^127\\.0\\.0\\.1: cannot open a TCP connection to 127\\.0\\.0\\.1:${port} through SSH: `));
       writeFileSync(gate, '');
@@ -331,7 +325,7 @@ describe('SshHost commands and files', () => {
       server.sessions.peak = 0;
       const gate2 = `${gate}-2`;
       const four = Array.from({ length: 4 }, (_, i) => fresh.exec(gatedEcho(gate2, i)));
-      await until('4 channels open', () => server.sessions.open >= 4);
+      await waitUntil('4 channels open', () => server.sessions.open >= 4, polling);
       writeFileSync(gate2, '');
       await Promise.all(four);
       expect(server.sessions.peak).toBe(4);
