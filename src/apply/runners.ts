@@ -1,10 +1,15 @@
 import { pinnedRef, splitImageRef } from '../plan/image-ref.js';
 import type { DeployPlan, PlannedMigration, PlannedRollout } from '../plan/deploy-plan.js';
-import type { HostRecord, MigrationRecord } from '../releases/record.js';
+import type { HostRecord, MigrationRecord, Release } from '../releases/record.js';
 import type { MigrationEngine as MigrationEngineName } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT, describeApply } from '../migrate/engine-commands.js';
-import { refuseDrift, runDeployMigration, type DeployStepResult } from '../migrate/deploy-step.js';
+import { refuseDrift } from '../migrate/refuse-drift.js';
+import { executeMigrationPlan } from '../migrate/orchestrate/execute.js';
+import { highRiskLines } from '../migrate/orchestrate/format-migration-plan.js';
+import { assembleMigrationPlan, planDatabaseRun } from '../migrate/orchestrate/migration-plan.js';
+import { readStates } from '../migrate/orchestrate/read-states.js';
+import { recordToolRun, releaseMigrationRecord } from '../migrate/orchestrate/record.js';
 import type { EngineTarget } from '../migrate/types.js';
 import type { Host } from '../remote/host.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
@@ -79,18 +84,48 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
       }
       return { detail: 'nothing to run' };
     }
-    const records: MigrationRecord[] = [];
-    for (const migration of phase.migrations) {
-      const { record, exitCode } = await runMigration(ctx, phase.name, migration, imageForHosts, signal);
-      records.push(record);
-      if (record.status === 'failed') {
-        throw new PhaseFailure(phase.name, `${migration.database}: ${record.error}`, exitCode ?? ExitCode.migration, {
-          hint: `see the migration output above (also in \`stagecraft releases show ${ctx.releaseId}\`); fix it and deploy again`,
-          update: (release) => release.migrations.push(...records),
-        });
-      }
+    const phaseName = phase.name;
+    for (const migration of phase.migrations) reporter.info(phaseName, describeMigration(migration), migration.database);
+    const targets = phase.migrations.map((migration) => migrationTarget(ctx, phaseName, migration, imageForHosts));
+    const states = await readStates(targets);
+    const migrationPlan = assembleMigrationPlan(
+      { kind: 'run', service: plan.service, environment: plan.environment, image: imageForHosts },
+      phase.migrations.map((migration) =>
+        planDatabaseRun(
+          { database: migration.database, engine: migration.engine, strategy: migration.strategy, state: states.get(migration.database)!.state },
+          plan.environment,
+          { phase: phaseName },
+        ),
+      ),
+    );
+    for (const database of migrationPlan.databases) {
+      if (database.steps?.length) reporter.info(phaseName, `will apply ${database.steps.map((step) => step.id).join(', ')}`, database.database);
     }
-    return { detail: `${records.length} database(s) migrated`, update: (release) => release.migrations.push(...records) };
+    for (const line of highRiskLines(migrationPlan.high_risk)) reporter.info(phaseName, line);
+    const limits = new Map(phase.migrations.map((m) => [m.database, { timeoutMs: m.timeout_ms, lockTimeoutMs: m.lock_timeout_ms ?? parseDuration(DEFAULT_MIGRATION_LOCK_TIMEOUT) }]));
+    const result = await executeMigrationPlan(migrationPlan, targets, {
+      signal,
+      limits: (database) => limits.get(database)!,
+      states: new Map([...states].map(([database, read]) => [database, read.state])),
+    });
+    const records: MigrationRecord[] = [];
+    for (const run of result.runs) {
+      for (const note of run.outcome.notes) reporter.output(phaseName, `note: ${note}`, run.plan.database, true);
+      records.push(releaseMigrationRecord(run, ctx.scrub));
+      const warning = await recordToolRun(targets.find((t) => t.database === run.plan.database)!, run);
+      if (warning) reporter.info(phaseName, `warning: ${warning}`, run.plan.database);
+    }
+    const update = (release: Release) => void release.migrations.push(...records);
+    const failed = result.runs.find((run) => run.outcome.status === 'failed');
+    // The executor turns a failure after SIGINT/SIGTERM into the interruption, keeping these records.
+    if (result.interrupted && !failed) throw new PhaseFailure(phaseName, 'interrupted', ExitCode.interrupted, { update });
+    if (failed) {
+      throw new PhaseFailure(phaseName, `${failed.plan.database}: ${ctx.scrub(failed.outcome.error ?? 'migration failed')}`, failed.failure?.exitCode ?? ExitCode.migration, {
+        hint: `see the migration output above (also in \`stagecraft releases show ${ctx.releaseId}\`); fix it and deploy again`,
+        update,
+      });
+    }
+    return { detail: `${records.length} database(s) migrated`, update };
   };
 
   const rollout: PhaseRunner = async (phase, signal) => {
@@ -131,16 +166,9 @@ async function pulledDigest(ctx: DeployContext, image: string): Promise<string |
   }
 }
 
-/** One database's migrations through its engine (see src/migrate/); the outcome goes into the release. */
-async function runMigration(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string, signal: AbortSignal): Promise<DeployStepResult> {
-  ctx.reporter.info(phaseName, `${migration.engine}: ${migration.engine === 'raw' ? `${describeApply({ engine: 'raw', path: migration.path })} through ${migration.host}` : `${migration.command.join(' ')} in ${migration.container} on ${migration.host}`}`, migration.database);
-  return runDeployMigration({
-    target: migrationTarget(ctx, phaseName, migration, image),
-    strategy: migration.strategy,
-    timeoutMs: migration.timeout_ms,
-    lockTimeoutMs: migration.lock_timeout_ms ?? parseDuration(DEFAULT_MIGRATION_LOCK_TIMEOUT),
-    signal,
-  });
+function describeMigration(migration: PlannedMigration): string {
+  if (migration.engine === 'raw') return `raw: ${describeApply({ engine: 'raw', path: migration.path })} through ${migration.host}`;
+  return `${migration.engine}: ${migration.command.join(' ')} in ${migration.container} on ${migration.host}`;
 }
 
 function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate_post', migration: PlannedMigration, image: string): EngineTarget {

@@ -1,5 +1,6 @@
 /** Text rendering of `migrate plan`. */
 import type { DatabasePlan, MigratePlan } from './plan.js';
+import { describeStep, highRiskLines } from './orchestrate/format-migration-plan.js';
 
 function databaseHead(plan: DatabasePlan): string {
   const phase = plan.deploy_phase ?? 'not run by deploy';
@@ -10,8 +11,11 @@ function databaseHead(plan: DatabasePlan): string {
 }
 
 function migrationLine(entry: DatabasePlan['migrations'][number]): string {
+  const metadata = entry.metadata ?? {};
+  const about = describeStep({ ...metadata, risk_level: metadata.risk_level ?? null, depends_on: entry.depends_on ?? [] });
   const extra = [entry.missing_file ? 'file missing' : '', entry.error ?? ''].filter(Boolean).join('; ');
-  return `  ${entry.state.padEnd(8)} ${entry.id}${extra ? `  (${extra})` : ''}`;
+  const flag = entry.state !== 'applied' && metadata.risk_level === 'high' ? '⚠' : ' ';
+  return ` ${flag}${entry.state.padEnd(8)} ${entry.id}${about ? `  ${about}` : ''}${extra ? `  (${extra})` : ''}`;
 }
 
 function runsLine(entries: MigratePlan['deploy']['migrate_pre']): string[] {
@@ -32,6 +36,7 @@ export function formatMigratePlan(plan: MigratePlan): string {
     for (const note of database.notes) lines.push(`  note: ${note}`);
     if (database.blocked) lines.push(`  ✖ ${database.blocked}`);
   }
+  if (plan.high_risk.length > 0) lines.push('', ...highRiskLines(plan.high_risk));
   lines.push('', 'a deploy would run:', '  migrate_pre (before the rollout):', ...runsLine(plan.deploy.migrate_pre));
   lines.push('  migrate_post (after the rollout succeeded):', ...runsLine(plan.deploy.migrate_post));
   for (const skipped of plan.deploy.not_run) lines.push(`  not run: ${skipped.database} (${skipped.reason})`);

@@ -3,10 +3,10 @@
  * do with it: which phase runs it, which migrations would run, or why it would refuse.
  */
 import type { MigrationStrategy } from '../config/index.js';
-import { engineFor } from './registry.js';
 import type { DatabaseState, EngineTarget, MigrationEntry } from './types.js';
-import { pendingOf, unreadable } from './types.js';
-import { ExitCode, StagecraftError } from '../errors.js';
+import { pendingOf } from './types.js';
+import { readStates } from './orchestrate/read-states.js';
+import { blockedReason } from './orchestrate/migration-plan.js';
 
 export type DeployPhase = 'migrate_pre' | 'migrate_post';
 
@@ -41,6 +41,8 @@ export interface MigratePlan {
   image: string | null;
   image_note?: string;
   databases: DatabasePlan[];
+  /** Pending migrations marked `risk_level: high`, flagged before a run or deploy applies them. */
+  high_risk: { database: string; id: string; description?: string }[];
   deploy: {
     migrate_pre: { database: string; would_run: string[] | null }[];
     migrate_post: { database: string; would_run: string[] | null }[];
@@ -53,14 +55,10 @@ export function deployPhaseOf(strategy: MigrationStrategy): DeployPhase | null {
 }
 
 /** Pure: the plan of one database from the state its engine read. */
-export function databasePlan(database: string, engine: string, strategy: MigrationStrategy, state: DatabaseState): DatabasePlan {
-  const drifted = state.migrations.filter((m) => m.state === 'drifted');
+export function databasePlan(database: string, engine: string, strategy: MigrationStrategy, state: DatabaseState, environment?: string): DatabasePlan {
   const pending = state.migrations.filter((m) => m.state === 'pending').length;
   const dirty = state.migrations.filter((m) => m.dirty);
-  const blocked = [
-    ...(drifted.length > 0 ? [`drift: ${drifted.map((m) => m.file ?? m.id).join(', ')} changed after being applied; a run refuses`] : []),
-    ...(dirty.length > 0 ? [`dirty: ${dirty.map((m) => m.id).join(', ')} left running by a process that died; a run refuses until \`stagecraft migrate resolve --database ${database} ID --applied|--rolled-back\``] : []),
-  ];
+  const blocked = blockedReason(database, environment, state);
   return {
     database,
     engine,
@@ -71,8 +69,8 @@ export function databasePlan(database: string, engine: string, strategy: Migrati
     applied_count: state.applied_count,
     pending_count: state.readable && state.pending_known ? pending : null,
     migrations: state.migrations,
-    would_run: blocked.length > 0 ? [] : pendingOf(state).map((m) => m.id),
-    ...(blocked.length > 0 ? { blocked: blocked.join('; ') } : {}),
+    would_run: blocked ? [] : pendingOf(state).map((m) => m.id),
+    ...(blocked ? { blocked } : {}),
     ...(dirty.length > 0 ? { dirty: true } : {}),
     notes: state.notes,
   };
@@ -90,6 +88,11 @@ export function assemblePlan(
     image: head.image,
     ...(head.image_note !== undefined ? { image_note: head.image_note } : {}),
     databases,
+    high_risk: databases.flatMap((database) =>
+      database.migrations
+        .filter((m) => m.metadata?.risk_level === 'high' && database.would_run.includes(m.id))
+        .map((m) => ({ database: database.database, id: m.id, ...(m.metadata?.description !== undefined ? { description: m.metadata.description } : {}) })),
+    ),
     deploy: {
       migrate_pre: databases.filter((d) => d.deploy_phase === 'migrate_pre').map((d) => ({ database: d.database, would_run: wouldRun(d) })),
       migrate_post: databases.filter((d) => d.deploy_phase === 'migrate_post').map((d) => ({ database: d.database, would_run: wouldRun(d) })),
@@ -100,20 +103,11 @@ export function assemblePlan(
   };
 }
 
-/** Reads every target's state (one at a time: each uses a channel on the primary's connection). */
+/** Reads every target's state into its plan; an unreadable database is reported, not thrown. */
 export async function readDatabasePlans(targets: readonly { target: EngineTarget; strategy: MigrationStrategy }[]): Promise<DatabasePlan[]> {
-  const plans: DatabasePlan[] = [];
-  for (const { target, strategy } of targets) {
-    try {
-      const state = await engineFor(target.migrations.engine).plan(target);
-      plans.push(databasePlan(target.database, target.migrations.engine, strategy, state));
-    } catch (error) {
-      // One unreachable database must not hide the others: it is reported, and the command fails after printing.
-      // A user error (a migration file that is a directory, a bad name…) is not a state to report: the
-      // user's files are wrong, so the command stops there with exit 1 naming them.
-      if (!(error instanceof StagecraftError) || error.exitCode === ExitCode.user) throw error;
-      plans.push({ ...databasePlan(target.database, target.migrations.engine, strategy, unreadable(target.scrub(error.message))), read_error: true });
-    }
-  }
-  return plans;
+  const states = await readStates(targets.map(({ target }) => target));
+  return targets.map(({ target, strategy }) => {
+    const { state, read_error } = states.get(target.database)!;
+    return { ...databasePlan(target.database, target.migrations.engine, strategy, state, target.environment), ...(read_error ? { read_error } : {}) };
+  });
 }

@@ -3,6 +3,9 @@
  * raw engine's execution history. Read-only: nothing is created, no lock is taken.
  */
 import type { DatabaseState } from './types.js';
+import { pendingOf } from './types.js';
+import type { RiskLevel } from './raw/dependencies.js';
+import { describeStep } from './orchestrate/format-migration-plan.js';
 import type { HistoryRow, TrackingRow } from './raw/tracking.js';
 import type { LockHolder } from './raw/advisory-lock.js';
 
@@ -29,7 +32,17 @@ export interface DatabaseStatus {
   tables: { tracking: boolean; history: boolean } | null;
   last_execution: LastExecution | null;
   lock_holder: { pid: number; application_name: string | null } | null;
+  /** What a run would apply next, with what dependencies.json says of each. */
+  pending: PendingMigration[];
   notes: string[];
+}
+
+export interface PendingMigration {
+  id: string;
+  description?: string;
+  affects_tables?: string[];
+  risk_level?: string;
+  estimated_duration?: string;
 }
 
 /** What the raw engine reads besides the state, for the summary. */
@@ -87,7 +100,8 @@ export function databaseStatus(database: string, engine: string, state: Database
     tables: raw ? raw.tables : null,
     last_execution: raw ? lastExecution(raw.rows, raw.lastEvent) : null,
     lock_holder: raw?.holder ? { pid: raw.holder.pid, application_name: raw.holder.application_name } : null,
-    notes: [...state.notes, ...(raw ? [] : ['history not tracked (stagecraft records executions for the raw engine only)'])],
+    pending: state.readable ? pendingOf(state).map((m) => ({ id: m.id, ...m.metadata })) : [],
+    notes: [...state.notes, ...(raw ? [] : [`${engine} keeps its own table; \`migrate history\` lists the runs stagecraft made`])],
   };
 }
 
@@ -98,6 +112,10 @@ export function formatStatus(environment: string, statuses: readonly DatabaseSta
     if (s.readable) {
       const c = s.counts;
       lines.push(`  applied ${c.applied}, pending ${c.pending ?? 'unknown'}, failed ${c.failed}, drifted ${c.drifted}, dirty ${c.dirty}${s.dirty ? '  ✖ DIRTY' : ''}`);
+    }
+    for (const pending of s.pending) {
+      const about = describeStep({ ...pending, risk_level: (pending.risk_level as RiskLevel | undefined) ?? null, depends_on: [] });
+      lines.push(`  ${pending.risk_level === 'high' ? '⚠' : ' '}pending ${pending.id}${about ? `  ${about}` : ''}`);
     }
     if (s.tables) lines.push(`  tracking tables: stagecraft_migrations ${s.tables.tracking ? 'exists' : 'missing'}, stagecraft_migration_history ${s.tables.history ? 'exists' : 'missing'}`);
     if (s.history_tracked) {

@@ -7,6 +7,7 @@ import type { EngineSettings } from './engine-commands.js';
 import type { Host } from '../remote/host.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
 import type { RollbackSelection } from './graph/rollback-set.js';
+import type { MigrationMetadata } from './raw/dependencies.js';
 
 export const MIGRATION_STATES = ['applied', 'pending', 'failed', 'drifted'] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
@@ -29,6 +30,14 @@ export interface MigrationEntry {
   dirty?: boolean;
   /** Raw: being applied right now by the session holding the migration lock. */
   running?: boolean;
+  /** Raw: sha256 of the file as it is now. */
+  checksum?: string;
+  /** Raw: the file that reverts it, when there is one. */
+  down_file?: string;
+  /** Raw: ids this migration needs applied first (only when it declares any). */
+  depends_on?: string[];
+  /** Raw: description, affected tables, risk level, estimated duration (only when given). */
+  metadata?: MigrationMetadata;
 }
 
 /** What `plan()` read from the database. */
@@ -97,6 +106,13 @@ export interface EngineTarget {
 export interface RunOptions {
   /** Apply up to and including this migration id. */
   to?: string | undefined;
+  /**
+   * The plan's steps: apply exactly these ids, in this order (raw). Ids applied meanwhile are
+   * skipped and pending ones the plan did not list are left alone, both with a note.
+   */
+  steps?: readonly string[] | undefined;
+  /** The state the plan was read from: tool engines use it as the status before the run. */
+  before?: DatabaseState | undefined;
   lockTimeoutMs: number;
   timeoutMs: number;
   /**
@@ -112,8 +128,6 @@ export interface RollbackOptions {
   selection: RollbackSelection;
   /** Add the applied migrations that depend on the selected ones instead of refusing. */
   cascade?: boolean;
-  /** Only say what would be reverted: no lock, no change. */
-  dryRun?: boolean;
   lockTimeoutMs: number;
   timeoutMs: number;
   /** As for `run`. */

@@ -40,6 +40,18 @@ export interface HostRecord {
   error?: string;
 }
 
+export const MIGRATION_STEP_OUTCOMES = ['applied', 'failed', 'skipped'] as const;
+
+export interface MigrationStepRecord {
+  id: string;
+  outcome: (typeof MIGRATION_STEP_OUTCOMES)[number];
+  duration_ms?: number;
+  description?: string;
+  affects_tables?: string[];
+  risk_level?: string;
+  estimated_duration?: string;
+}
+
 export interface MigrationRecord {
   /** Key under `databases:` in stagecraft.yml. */
   database: string;
@@ -49,6 +61,8 @@ export interface MigrationRecord {
   status: MigrationStatus;
   /** Migration names applied by this release, in order. */
   applied: string[];
+  /** Per migration this release ran: its outcome and what dependencies.json says of it. */
+  steps?: MigrationStepRecord[];
   duration_ms?: number;
   /** Last lines of the engine's output (redacted). */
   log_tail: string[];

@@ -15,6 +15,7 @@ import { UserError } from '../errors.js';
 import {
   HOST_STATUSES,
   MIGRATION_STATUSES,
+  MIGRATION_STEP_OUTCOMES,
   PHASE_STATUSES,
   RELEASE_KINDS,
   RELEASE_STATUSES,
@@ -41,12 +42,23 @@ const hostSchema = z.strictObject({
   error: z.string().optional(),
 });
 
+const migrationStepSchema = z.strictObject({
+  id: nonEmpty,
+  outcome: z.enum(MIGRATION_STEP_OUTCOMES),
+  duration_ms: z.number().int().nonnegative().optional(),
+  description: z.string().optional(),
+  affects_tables: z.array(z.string()).optional(),
+  risk_level: z.string().optional(),
+  estimated_duration: z.string().optional(),
+});
+
 const migrationSchema = z.strictObject({
   database: nonEmpty,
   engine: nonEmpty,
   strategy: nonEmpty,
   status: z.enum(MIGRATION_STATUSES),
   applied: z.array(z.string()),
+  steps: z.array(migrationStepSchema).optional(),
   duration_ms: z.number().int().nonnegative().optional(),
   log_tail: z.array(z.string()),
   error: z.string().optional(),

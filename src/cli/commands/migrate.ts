@@ -15,10 +15,18 @@ import { assemblePlan, readDatabasePlans } from '../../migrate/plan.js';
 import type { MigratePlan } from '../../migrate/plan.js';
 import { engineFor } from '../../migrate/registry.js';
 import { engineTargets } from '../../migrate/target.js';
-import type { EngineTarget, RunOutcome } from '../../migrate/types.js';
+import type { EngineTarget } from '../../migrate/types.js';
+import { applyMigrationCommand, failureOf } from '../../apply/migration-commands.js';
+import type { ExecutionResult } from '../../migrate/orchestrate/execute.js';
+import { assembleMigrationPlan, planDatabaseRollback, planDatabaseRun } from '../../migrate/orchestrate/migration-plan.js';
+import type { DatabaseInput, MigrationPlan } from '../../migrate/orchestrate/migration-plan.js';
+import { formatMigrationPlan, highRiskLines } from '../../migrate/orchestrate/format-migration-plan.js';
+import { readStates } from '../../migrate/orchestrate/read-states.js';
+import type { ReadState } from '../../migrate/orchestrate/read-states.js';
 import type { RollbackSelection } from '../../migrate/graph/rollback-set.js';
-import { validateRawMigrations } from '../../migrate/validate.js';
-import { readRawHistory, readRawStatus, resolveRaw } from '../../migrate/engines/raw.js';
+import { databaseProblems, validateRawMigrations } from '../../migrate/validate.js';
+import { rawEngine, readRawHistory, readRawStatus, resolveRaw } from '../../migrate/engines/raw.js';
+import { migrationsDir } from '../../migrate/raw/files.js';
 import { databaseStatus, formatHistory, formatStatus } from '../../migrate/status.js';
 import type { DatabaseStatus } from '../../migrate/status.js';
 import { createRawMigration } from '../../migrate/new/create.js';
@@ -85,7 +93,10 @@ export interface MigrateResolveOptions extends CommonOptions {
 
 export interface MigrateValidateOptions extends CommonOptions {
   database?: string;
+  strict: boolean;
   json: boolean;
+  /** --env was given on the command line (not only STAGECRAFT_ENV): also check the databases. */
+  checkDatabases: boolean;
 }
 
 /** The databases a command acts on: all, one (`--database`), or those with one strategy. */
@@ -195,47 +206,25 @@ function lockTimeoutFor(loaded: LoadedConfig, database: string, cli: string | un
   return parseDuration(loaded.config.databases[database]!.migrations.lock_timeout ?? DEFAULT_MIGRATION_LOCK_TIMEOUT);
 }
 
-function summary(database: string, outcome: RunOutcome): string {
-  const applied = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
-  const failed = outcome.migrations.find((m) => m.outcome === 'failed');
-  const skipped = outcome.migrations.filter((m) => m.outcome === 'skipped').length;
-  const parts = [`${database}: ${outcome.status}`, applied.length ? `${applied.length} applied (${applied.join(', ')})` : 'nothing applied'];
-  if (failed) parts.push(`failed ${failed.id}`);
-  if (skipped) parts.push(`${skipped} not run`);
-  return parts.join('; ');
-}
-
-interface DatabaseRun {
-  database: string;
-  engine: string;
-  outcome: RunOutcome;
-}
-
-function describeRun({ database, outcome }: DatabaseRun, done = 'applied'): string {
-  const applied = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
-  const stopped = outcome.migrations.find((m) => m.outcome === 'failed');
-  const skipped = outcome.migrations.filter((m) => m.outcome === 'skipped').map((m) => m.id);
-  const parts = [applied.length ? `${done} ${applied.join(', ')}` : `nothing ${done}`];
-  if (stopped) parts.push(`${stopped.error ?? `${stopped.id} stopped`}`);
-  else if (outcome.status === 'failed' && outcome.error) parts.push(outcome.error);
-  if (skipped.length) parts.push(`not run: ${skipped.join(', ')}`);
-  return `${database}: ${parts.join('; ')}`;
-}
-
-/** Exit 130 saying, per database, what was applied, what was stopped, and what never ran. */
-function interruptedError(signal: AbortSignal, runs: readonly DatabaseRun[], notStarted: readonly string[], again: string, done = 'applied'): StagecraftError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
-  const parts = [...runs.map((run) => describeRun(run, done)), ...(notStarted.length ? [`not started: ${notStarted.join(', ')}`] : [])];
-  return new StagecraftError(`${reason}: ${parts.join(' | ') || 'nothing was started'}`, ExitCode.interrupted, {
-    hint: `the deploy lock was released; what was ${done} stays ${done}. Run \`${again}\` again for the rest (\`stagecraft migrate plan\` shows the state)`,
+function limitsFor(loaded: LoadedConfig, lockTimeout: string | undefined) {
+  return (database: string) => ({
+    timeoutMs: parseDuration(loaded.config.databases[database]!.migrations.timeout),
+    lockTimeoutMs: lockTimeoutFor(loaded, database, lockTimeout),
   });
 }
 
-async function auditOnPrimary(session: Session, version: string | undefined, command: string, runs: readonly DatabaseRun[], out: NodeJS.WritableStream, done = 'applied'): Promise<void> {
-  const detail = [session.interrupted ? 'interrupted' : '', ...runs.map((run) => describeRun(run, done))].filter(Boolean).join(' | ');
-  for (const failure of await session.audit([session.primary], [version ?? '-', command, detail || 'nothing run'])) {
-    out.write(`warning: ${failure.address}: could not append to ~/.stagecraft/audit.log: ${failure.error}\n`);
-  }
+function printPlan(plan: MigrationPlan, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMigrationPlan(plan)}\ndry run: no lock was taken and nothing was changed.\n`);
+}
+
+/** A database whose state could not be read is not migrated blind: exit 4 naming it. */
+function refuseUnreadable(plan: MigrationPlan): void {
+  const unreadable = plan.databases.filter((database) => database.unreadable !== undefined);
+  if (unreadable.length > 0) throw new MigrationError(`could not read the state of ${unreadable.map((d) => `${d.database} (${d.unreadable})`).join('; ')}; nothing was changed`);
+}
+
+function runJson(environment: string, result: ExecutionResult): string {
+  return `${JSON.stringify({ environment, databases: result.runs.map((run) => ({ database: run.plan.database, engine: run.plan.engine, ...run.outcome })), not_started: result.not_started }, null, 2)}\n`;
 }
 
 export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
@@ -246,59 +235,38 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const image = await imageFor(loaded, databases, options);
     const out = options.json ? process.stderr : process.stdout;
     const targets = targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`));
-
-    if (options.dryRun) {
-      const plan = await readPlan(loaded, targets, image);
-      if (options.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      else {
-        for (const database of plan.databases) {
-          const runs = database.blocked ?? (database.readable ? (database.would_run.length ? `would apply ${database.would_run.join(', ')}` : 'nothing to apply') : `status unknown: ${database.reason}`);
-          process.stdout.write(`${database.database} [${database.engine}]: ${runs}\n`);
-        }
-        process.stdout.write('dry run: no lock was taken and nothing was changed.\n');
-      }
-      return;
-    }
-
+    const states = await readStates(targets);
+    const plan = assembleMigrationPlan(
+      { kind: 'run', service: loaded.config.service, environment: loaded.environment, image: image.shown, to: options.to },
+      targets.map((target) => planDatabaseRun(inputOf(loaded, target, states), loaded.environment, { to: options.to })),
+    );
+    if (options.dryRun) return printPlan(plan, options.json);
+    refuseUnreadable(plan);
+    for (const line of highRiskLines(plan.high_risk)) out.write(`${line}\n`);
     await confirmEnvironment(loaded, `migrate ${databases.join(', ')} on ${loaded.environment}`, options.yes);
-    const lockRequest = { command: 'migrate run', version: image.version, waitMs: durationOption('--lock-wait', options.lockWait) };
-    const results = await session.underDeployLock(lockRequest, async (signal) => {
-      const done: DatabaseRun[] = [];
-      for (const target of targets) {
-        if (signal.aborted) break;
-        const settings = loaded.config.databases[target.database]!.migrations;
-        let outcome: RunOutcome;
-        try {
-          outcome = await engineFor(settings.engine).run(target, {
-            to: options.to,
-            timeoutMs: parseDuration(settings.timeout),
-            lockTimeoutMs: lockTimeoutFor(loaded, target.database, options.lockTimeout),
-            signal,
-          });
-        } catch (error) {
-          if (!signal.aborted) throw error;
-          break; // interrupted before it applied anything (e.g. waiting for the migration lock)
-        }
-        for (const note of outcome.notes) out.write(`[${target.database}] note: ${note}\n`);
-        done.push({ database: target.database, engine: settings.engine, outcome });
-        out.write(`${summary(target.database, outcome)}\n`);
-        if (outcome.status === 'failed') break;
-      }
-      await auditOnPrimary(session, image.version, 'migrate run', done, out);
-      if (signal.aborted) {
-        const notStarted = targets.slice(done.length).map((target) => target.database);
-        throw interruptedError(signal, done, notStarted, 'stagecraft migrate run');
-      }
-      return done;
+    const result = await applyMigrationCommand(session, {
+      plan,
+      targets,
+      command: 'migrate run',
+      version: image.version,
+      lockWaitMs: durationOption('--lock-wait', options.lockWait),
+      limits: limitsFor(loaded, options.lockTimeout),
+      states: new Map([...states].map(([database, read]) => [database, read.state])),
+      out,
     });
-    if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: results.map((r) => ({ database: r.database, engine: r.engine, ...r.outcome })) }, null, 2)}\n`);
-    const failed = results.find((result) => result.outcome.status === 'failed');
-    if (failed) {
-      throw new MigrationError(`${failed.database}: ${failed.outcome.error ?? 'migration failed'}`, {
-        hint: 'earlier migrations stay applied; fix the failing one and run `stagecraft migrate run` again',
-      });
-    }
+    if (options.json) process.stdout.write(runJson(loaded.environment, result));
+    const failure = failureOf(result, plan);
+    if (failure) throw failure;
   });
+}
+
+function inputOf(loaded: LoadedConfig, target: EngineTarget, states: ReadonlyMap<string, ReadState>): DatabaseInput {
+  return {
+    database: target.database,
+    engine: target.migrations.engine,
+    strategy: loaded.config.databases[target.database]!.migrations.strategy,
+    state: states.get(target.database)!.state,
+  };
 }
 
 /** `--steps N`, `--to ID` or named ids: one of them (default: the newest one). */
@@ -320,55 +288,107 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
     const { loaded } = session;
     const [database] = selectDatabases(loaded, options.database);
     const settings = loaded.config.databases[database!]!.migrations;
-    const engine = engineFor(settings.engine);
-    if (!engine.rollback) {
+    if (!engineFor(settings.engine).rollback) {
       throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (only raw does); use the tool's own rollback command`);
     }
     const out = options.json ? process.stderr : process.stdout;
-    const [target] = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
-    if (options.dryRun) {
-      const preview = await engine.rollback!(target!, { selection, cascade, dryRun: true, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: 0 });
-      const ids = preview.migrations.map((m) => m.id);
-      if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, dry_run: true, would_roll_back: ids, notes: preview.notes }, null, 2)}\n`);
-      else out.write(`${database}: would roll back ${ids.length ? ids.join(', ') : 'nothing'}${preview.notes.length ? ` (${preview.notes.join('; ')})` : ''}\n`);
-      return;
-    }
+    const targets = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
+    const states = await readStates(targets);
+    const plan = assembleMigrationPlan(
+      { kind: 'rollback', service: loaded.config.service, environment: loaded.environment, image: null, to: options.to },
+      [planDatabaseRollback(inputOf(loaded, targets[0]!, states), loaded.environment, selection, cascade)],
+    );
+    if (options.dryRun) return printPlan(plan, options.json);
+    refuseUnreadable(plan);
     await confirmEnvironment(loaded, `roll back ${describe} of ${database} on ${loaded.environment}${cascade ? ' (and what depends on them)' : ''}`, options.yes);
-    const lockRequest = { command: 'migrate rollback', waitMs: durationOption('--lock-wait', options.lockWait) };
-    const outcome = await session.underDeployLock(lockRequest, async (signal) => {
-      const result = await engine.rollback!(target!, { selection, cascade, timeoutMs: parseDuration(settings.timeout), lockTimeoutMs: lockTimeoutFor(loaded, database!, options.lockTimeout), signal });
-      const run = { database: database!, engine: settings.engine, outcome: result };
-      await auditOnPrimary(session, undefined, 'migrate rollback', [run], out, 'rolled back');
-      if (signal.aborted) throw interruptedError(signal, [run], [], 'stagecraft migrate rollback', 'rolled back');
-      return result;
+    const result = await applyMigrationCommand(session, {
+      plan,
+      targets,
+      command: 'migrate rollback',
+      lockWaitMs: durationOption('--lock-wait', options.lockWait),
+      limits: limitsFor(loaded, options.lockTimeout),
+      out,
     });
-    const reverted = outcome.migrations.filter((m) => m.outcome === 'applied').map((m) => m.id);
-    if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, ...outcome }, null, 2)}\n`);
-    else out.write(`${database}: ${outcome.status}; ${reverted.length ? `rolled back ${reverted.join(', ')}` : 'nothing rolled back'}\n`);
-    if (outcome.status === 'failed') throw new MigrationError(`${database}: ${outcome.error ?? 'rollback failed'}`);
+    if (options.json) process.stdout.write(runJson(loaded.environment, result));
+    const failure = failureOf(result, plan);
+    if (failure) throw failure;
   });
 }
 
 export async function runMigrateValidate(options: MigrateValidateOptions): Promise<void> {
   const loaded = await loadForCommand(options);
   const databases = selectDatabases(loaded, options.database);
+  const strict = options.strict === true;
   const reports = [];
   for (const database of databases) {
     const migrations = loaded.config.databases[database]!.migrations;
-    reports.push({ database, engine: migrations.engine, ...(await validateRawMigrations(loaded.dir, migrations, loaded.environment)) });
+    reports.push({ database, engine: migrations.engine, ...(await validateRawMigrations(loaded.dir, migrations, { environment: loaded.environment, strict })) });
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
+  const checks = options.checkDatabases ? await checkDatabases(loaded, databases, options.verbose === true) : undefined;
+  const results = reports.map((report) => ({ ...report, database_checks: checks?.get(report.database) ?? null }));
+
+  if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, strict, databases: results }, null, 2)}\n`);
   else {
-    for (const report of reports) {
-      if (!report.checked) process.stdout.write(`${report.database} [${report.engine}]: not checked (${report.reason})\n`);
-      else if (report.problems.length === 0) process.stdout.write(`${report.database} [raw]: ${report.files} file(s) parse\n`);
-      else for (const problem of report.problems) process.stdout.write(`${problem}\n`);
+    for (const result of results) {
+      if (!result.checked) process.stdout.write(`${result.database} [${result.engine}]: not checked (${result.reason})\n`);
+      else if (result.problems.length === 0) process.stdout.write(`${result.database} [raw]: ${result.files} file(s) parse\n`);
+      else for (const problem of result.problems) process.stdout.write(`${problem}\n`);
+      // Warnings go to stderr so stdout keeps one line per database, or only its problems.
+      for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+      const database = result.database_checks;
+      if (database === null) continue;
+      if (database.problems.length > 0) for (const problem of database.problems) process.stdout.write(`${problem}\n`);
+      else if (!database.checked) process.stdout.write(`${result.database} [${result.engine}]: database not checked: ${database.reason ?? 'unknown reason'}\n`);
+      else process.stdout.write(`${result.database} [raw]: database on ${loaded.environment}: no drift, no applied id without a file, no dirty row\n`);
     }
   }
-  const problems = reports.reduce((count, report) => count + report.problems.length, 0);
-  // Bad names, unreadable entries and SQL that does not parse are the user's files to fix: exit 1
-  // (exit 4 is for migrations that fail while running).
-  if (problems > 0) throw new UserError(`${problems} problem(s) in migration files`);
+  const fileProblems = results.reduce((count, result) => count + result.problems.length, 0);
+  const databaseProblemCount = results.reduce((count, result) => count + (result.database_checks?.problems.length ?? 0), 0);
+  // Files are the user's to fix: exit 1, also when a database has problems too (all were printed
+  // above). Problems found only in a database are migration state: exit 4.
+  if (fileProblems > 0) {
+    throw new UserError(`${fileProblems} problem(s) in migration files${databaseProblemCount > 0 ? ` and ${databaseProblemCount} in the database(s)` : ''}`);
+  }
+  if (databaseProblemCount > 0) throw new MigrationError(`${databaseProblemCount} problem(s) found in the database(s) of ${loaded.environment}`);
+}
+
+/** What `migrate validate --env` found in one database (null in the JSON when the databases were not checked). */
+interface DatabaseChecks {
+  checked: boolean;
+  reason?: string;
+  problems: string[];
+}
+
+/** Per database: the raw engine's read-only plan, turned into problems (drift, applied ids without a file, dirty rows). */
+async function checkDatabases(loaded: LoadedConfig, databases: readonly string[], verbose: boolean): Promise<Map<string, DatabaseChecks>> {
+  const checks = new Map<string, DatabaseChecks>();
+  const raw = databases.filter((database) => loaded.config.databases[database]!.migrations.engine === 'raw');
+  for (const database of databases) {
+    if (!raw.includes(database)) checks.set(database, { checked: false, reason: `engine ${loaded.config.databases[database]!.migrations.engine} keeps its own state`, problems: [] });
+  }
+  if (raw.length === 0) return checks;
+  await openSession(loaded, { hostExitCode: ExitCode.migration }, async (session) => {
+    const targets = targetsFor(session, raw, NO_IMAGE, (database, line) => {
+      if (verbose) process.stderr.write(`[${database}] ${line}\n`);
+    });
+    for (const target of targets) {
+      try {
+        const state = await rawEngine.plan(target);
+        const { display } = migrationsDir(loaded.dir, target.migrations.path ?? '.');
+        checks.set(target.database, { checked: true, problems: databaseProblems(target.database, loaded.environment, display, state) });
+      } catch (error) {
+        // The files themselves are wrong (already reported as file problems): nothing to compare with.
+        if (error instanceof UserError) checks.set(target.database, { checked: false, reason: 'the migration files have problems', problems: [] });
+        else if (error instanceof StagecraftError) {
+          const message = target.scrub(error.message);
+          // The engine's messages already start with the database's name.
+          const reason = message.startsWith(`${target.database}: `) ? message.slice(target.database.length + 2) : message;
+          checks.set(target.database, { checked: false, reason, problems: [`${target.database}: cannot check the database: ${reason}`] });
+        } else throw error;
+      }
+    }
+  });
+  return checks;
 }
 
 
@@ -440,19 +460,25 @@ export async function runMigrateHistory(options: MigrateHistoryOptions): Promise
     const databases = selectDatabases(loaded, options.database);
     const targets = targetsFor(session, databases, NO_IMAGE, () => undefined);
     const reports = [];
+    const unreadable: string[] = [];
     for (const target of targets) {
-      if (target.migrations.engine !== 'raw') {
-        reports.push({ database: target.database, engine: target.migrations.engine, tracked: false, events: null });
-        continue;
+      const engine = target.migrations.engine;
+      try {
+        reports.push({ database: target.database, engine, events: await readRawHistory(target, limit) });
+      } catch (error) {
+        // Container engines' databases may be reachable only from containers: say so, and go on.
+        if (!(error instanceof StagecraftError) || error.exitCode === ExitCode.user) throw error;
+        const reason = target.scrub(error.message);
+        if (engine === 'raw') unreadable.push(`${target.database} (${reason})`);
+        reports.push({ database: target.database, engine, events: null, reason });
       }
-      reports.push({ database: target.database, engine: 'raw', tracked: true, events: await readRawHistory(target, limit) });
     }
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
-      return;
+    if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
+    else {
+      const text = reports.map((r) => ('reason' in r ? `${r.database} [${r.engine}]: history not readable: ${r.reason}` : formatHistory(r.database, r.events)));
+      process.stdout.write(`${text.join('\n\n')}\n`);
     }
-    const text = reports.map((r) => (r.tracked ? formatHistory(r.database, r.events) : `${r.database} [${r.engine}]: history not tracked (raw engine only)`));
-    process.stdout.write(`${text.join('\n\n')}\n`);
+    if (unreadable.length > 0) throw new MigrationError(`could not read the history of ${unreadable.join('; ')}`);
   });
 }
 

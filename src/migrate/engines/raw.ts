@@ -15,8 +15,8 @@ import { rawState } from '../raw/state.js';
 import { ensureTrackingTable, historyTableExists, markFailed, markFinished, markResolved, markRunning, readHistory, readTrackingRows, trackingTableExists } from '../raw/tracking.js';
 import type { HistoryRow, MigrationFacts, RunBy } from '../raw/tracking.js';
 import type { RawStatusFacts } from '../status.js';
-import type { DatabaseState, EngineTarget, MigrationEngine, MigrationEntry, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
-import { rollbackSet } from '../graph/rollback-set.js';
+import type { DatabaseState, EngineTarget, MigrationEngine, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
+import { planDatabaseRollback } from '../orchestrate/migration-plan.js';
 
 export async function readFiles(target: EngineTarget): Promise<RawMigrationFile[]> {
   const { dir, display } = migrationsDir(target.configDir, target.migrations.path ?? '.');
@@ -204,6 +204,20 @@ async function applySteps(
   return { status: 'completed', migrations: outcomes, notes: [] };
 }
 
+/**
+ * The planned ids, in plan order, that are still to apply now that the lock is held; says what
+ * changed since the plan was read (applied by another run meanwhile, or new files).
+ */
+function plannedSteps(target: EngineTarget, runnable: readonly RawMigrationFile[], planned: readonly string[]): RawMigrationFile[] {
+  const byId = new Map(runnable.map((file) => [file.id, file]));
+  const gone = planned.filter((id) => !byId.has(id));
+  if (gone.length > 0) target.log(`note: ${gone.join(', ')} no longer pending (applied since the plan was read): skipped`);
+  const listed = new Set(planned);
+  const unplanned = runnable.filter((file) => !listed.has(file.id)).map((file) => file.id);
+  if (unplanned.length > 0) target.log(`note: ${unplanned.join(', ')} not in the plan: left pending`);
+  return planned.flatMap((id) => byId.get(id) ?? []);
+}
+
 export const rawEngine: MigrationEngine = {
   name: 'raw',
   builtin: true,
@@ -235,10 +249,11 @@ export const rawEngine: MigrationEngine = {
       if (drifted.length > 0) throw new DriftError(target.database, drifted.map((m) => m.file ?? m.id));
 
       const stateById = new Map(state.migrations.map((m) => [m.id, m.state]));
-      const todo = files.slice(0, lastIndex + 1).filter((file) => {
+      const runnable = files.slice(0, lastIndex + 1).filter((file) => {
         const current = stateById.get(file.id);
         return current === 'pending' || current === 'failed';
       });
+      const todo = options.steps === undefined ? runnable : plannedSteps(target, runnable, options.steps);
       if (todo.length === 0) target.log('nothing to apply: every migration is applied');
       const steps = todo.map((file) => ({
         id: file.id,
@@ -254,44 +269,16 @@ export const rawEngine: MigrationEngine = {
 
   async rollback(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome> {
     const files = await readFiles(target);
-    const choose = (state: DatabaseState): { chosen: MigrationEntry[]; notes: string[] } => {
-      const fileById = new Map(files.map((file) => [file.id, file]));
-      // Applied, in the order they apply (a file-less applied row depends on nothing we know of).
-      const applied = state.migrations.filter((m) => m.state === 'applied' || m.state === 'drifted');
-      const set = rollbackSet(
-        applied.map((m) => ({ id: m.id, dependsOn: fileById.get(m.id)?.depends_on ?? [] })),
-        options.selection,
-        options.cascade ?? false,
-      );
-      if (!set.ok && 'unknown' in set) {
-        throw new UserError(`${target.database}: ${set.unknown.join(', ')} ${set.unknown.length === 1 ? 'is' : 'are'} not applied; applied: ${applied.map((m) => m.id).join(', ') || 'none'}`);
-      }
-      if (!set.ok) {
-        throw new RefusedError(
-          `${target.database}: cannot roll back: ${set.dependents.map(({ id, dependent }) => `${dependent} (applied) depends on ${id}`).join('; ')}; nothing was rolled back`,
-          { hint: 'roll those back too (--cascade adds every dependent), or leave them' },
-        );
-      }
-      const byId = new Map(applied.map((m) => [m.id, m]));
-      return {
-        chosen: set.revert.map((id) => byId.get(id)!),
-        notes: set.cascaded.length > 0 ? [`--cascade added ${set.cascaded.join(', ')}`] : [],
-      };
-    };
-
-    if (options.dryRun) {
-      // Read-only, like plan: no lock, nothing created.
-      const state = await rawEngine.plan(target);
-      const { chosen, notes } = choose(state);
-      target.log(chosen.length ? `would roll back ${chosen.map((m) => m.id).join(', ')}` : 'nothing to roll back');
-      return { status: 'completed', migrations: chosen.map((m) => ({ id: m.id, outcome: 'skipped' as const })), notes: [...notes, 'dry run: nothing was changed'] };
-    }
-
     return underLock(target, options, async (client, stop) => {
       await ensureTrackingTable(client);
+      // The plan is made again under the lock: what is applied, and what depends on it, is what counts now.
       const state = rawState(files, await readTrackingRows(client));
       refuseDirty(target, state);
-      const { chosen, notes } = choose(state);
+      const input = { database: target.database, engine: 'raw', strategy: 'manual' as const, state };
+      const planned = planDatabaseRollback(input, target.environment, options.selection, options.cascade ?? false);
+      const notes = planned.notes.filter((note) => !state.notes.includes(note));
+      const byId = new Map(state.migrations.map((m) => [m.id, m]));
+      const chosen = (planned.steps ?? []).map((step) => byId.get(step.id)!);
       if (chosen.length === 0) {
         target.log('nothing to roll back: no migration is applied');
         return { status: 'completed', migrations: [], notes };

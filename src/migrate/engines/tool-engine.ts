@@ -99,7 +99,7 @@ export function toolEngine(spec: ToolSpec): MigrationEngine {
       } else {
         argv = target.migrations.command ? [...target.migrations.command] : spec.applyCommand(target);
       }
-      const before = hasStatus(target) ? await readToolStatus(spec, target, options.signal) : undefined;
+      const before = options.before ?? (hasStatus(target) ? await readToolStatus(spec, target, options.signal) : undefined);
       if (before && !before.readable) target.log(`status before the run not readable: ${before.reason ?? 'unknown reason'}`);
       target.log(`running ${argv.join(' ')} in ${target.containerName}`);
       const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, signal: options.signal, ...(spec.env ? { env: spec.env(target) } : {}) });

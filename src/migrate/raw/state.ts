@@ -56,8 +56,18 @@ function runningEntry(base: { id: string; file?: string }, row: TrackingRow, loc
   };
 }
 
+/** What the file says about itself: checksum, and dependencies and metadata where it declares any. */
+function fileFacts(file: RawMigrationFile): Pick<MigrationEntry, 'checksum' | 'down_file' | 'depends_on' | 'metadata'> {
+  return {
+    checksum: file.checksum,
+    ...(file.down ? { down_file: file.down.file } : {}),
+    ...(file.depends_on.length > 0 ? { depends_on: file.depends_on } : {}),
+    ...(Object.keys(file.metadata).length > 0 ? { metadata: file.metadata } : {}),
+  };
+}
+
 function entryFor(file: RawMigrationFile, row: TrackingRow | undefined, lockHeld: boolean): MigrationEntry {
-  const base = { id: file.id, file: file.file };
+  const base = { id: file.id, file: file.file, ...fileFacts(file) };
   if (!row) return { ...base, state: 'pending' };
   switch (row.status) {
     case 'completed':

@@ -138,7 +138,12 @@ export interface MigrationFacts {
   metadata: Omit<TrackingMetadata, 'release_id'>;
 }
 
-async function appendHistory(
+/** Only the history table: what container engines' runs are recorded in (their tool keeps its own table). */
+export async function ensureHistoryTable(client: DatabaseClient): Promise<void> {
+  await client.query(CREATE_HISTORY);
+}
+
+export async function appendHistory(
   client: DatabaseClient,
   id: string,
   event: HistoryEvent,

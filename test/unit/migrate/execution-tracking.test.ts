@@ -103,12 +103,13 @@ describe('migrate status summary', () => {
     expect(lastExecution([], undefined)).toBeNull();
   });
 
-  it('other engines: what plan() reports, and "history not tracked"', () => {
+  it('other engines: what plan() reports, and where stagecraft lists their runs', () => {
     const status = databaseStatus('analytics', 'knex', { readable: true, migrations: [{ id: 'x', state: 'applied' }, { id: 'y', state: 'pending' }], applied_count: 1, pending_known: true, notes: [] });
     expect(status.counts).toEqual({ applied: 1, pending: 1, failed: 0, drifted: 0, dirty: 0 });
     expect(status.history_tracked).toBe(false);
     expect(status.tables).toBeNull();
-    expect(status.notes.join(' ')).toContain('history not tracked');
+    expect(status.notes.join(' ')).toContain('knex keeps its own table; `migrate history` lists the runs stagecraft made');
+    expect(status.pending).toEqual([{ id: 'y' }]);
   });
 
   it('history: a clear message when the table does not exist yet', () => {

@@ -55,7 +55,7 @@ describe('raw state: files compared with stagecraft_migrations', () => {
   it('an applied migration whose file is gone stays listed, flagged', () => {
     const state = rawState([file('0002_b')], [row('0001_a', 'completed'), row('0009_z', 'failed')]);
     expect(state.migrations).toEqual([
-      { id: '0002_b', file: '0002_b.sql', state: 'pending' },
+      { id: '0002_b', file: '0002_b.sql', state: 'pending', checksum: file('0002_b').checksum },
       expect.objectContaining({ id: '0001_a', state: 'applied', missing_file: true }),
     ]);
     expect(state.notes).toEqual(['0001_a is applied but its file is gone']);
