@@ -82,7 +82,18 @@ export function formatReleaseDetail(release: Release, options: { isCurrent: bool
     if (migration.duration_ms !== undefined) summary.push(formatDuration(migration.duration_ms));
     out.push(`  ${summary.join('  ')}`);
     if (migration.error) out.push(`    error: ${oneLine(migration.error)}`);
-    if (migration.applied.length > 0) out.push(`    applied: ${migration.applied.map(printable).join(', ')}`);
+    if (migration.steps?.length) {
+      for (const step of migration.steps) {
+        const about = [
+          step.duration_ms !== undefined ? formatDuration(step.duration_ms) : '',
+          step.risk_level ? `risk ${printable(step.risk_level)}` : '',
+          step.description ? printable(step.description) : '',
+          step.affects_tables?.length ? `tables ${step.affects_tables.map(printable).join(', ')}` : '',
+          step.estimated_duration ? `estimated ${printable(step.estimated_duration)}` : '',
+        ].filter(Boolean);
+        out.push(`    ${step.outcome.padEnd(8)} ${printable(step.id)}${about.length ? `  ${about.join(' · ')}` : ''}`);
+      }
+    } else if (migration.applied.length > 0) out.push(`    applied: ${migration.applied.map(printable).join(', ')}`);
     if (migration.log_tail.length > 0) {
       out.push('    log:');
       out.push(...migration.log_tail.map((line) => `      | ${printable(line)}`));

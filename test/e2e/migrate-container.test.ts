@@ -11,6 +11,21 @@ import type { TestbedState } from './helpers/testbed-state.js';
 import { MigrateProject, databaseIn, scratchDatabase, servedVersion, suitePort, uniqueService } from './helpers/migrate-project.js';
 import type { ScratchDatabase } from './helpers/migrate-project.js';
 
+interface HistoryEvent {
+  migration_id: string;
+  event: string;
+  release_id: string | null;
+  error: string | null;
+}
+
+/** `migrate history --json`, per database. */
+async function historyOf(project: MigrateProject): Promise<Map<string, HistoryEvent[]>> {
+  const result = await project.run('migrate', 'history', '--json');
+  expect(result.exitCode, result.stderr).toBe(0);
+  const parsed = JSON.parse(result.stdout) as { databases: { database: string; events: HistoryEvent[] | null }[] };
+  return new Map(parsed.databases.map((d) => [d.database, d.events ?? []]));
+}
+
 const KNEX_IDS = ['0001_create_greetings.js', '0002_seed_greetings.js', '0003_add_greeting_language.js'];
 const COMMAND_IDS = ['001_notes', '002_tags', '003_note_tags'];
 
@@ -112,6 +127,13 @@ describe('container engines: knex and command', () => {
     expect(after.image).toBe(`${image.replace(/:[^:/]+$/, '')}@${release.image.digest}`);
     expect(databaseIn(after, 'main')).toMatchObject({ pending_count: 0, applied_count: 3 });
     expect(databaseIn(after, 'notes')).toMatchObject({ pending_count: 0, applied_count: 3 });
+
+    // The tools' own tables stay the truth; stagecraft adds each run to the same history as raw's.
+    const history = await historyOf(project);
+    for (const [database, ids] of [['main', KNEX_IDS], ['notes', COMMAND_IDS]] as const) {
+      const events = history.get(database)!;
+      expect(events.map((e) => [e.migration_id, e.event, e.release_id]).sort()).toEqual(ids.map((id) => [id, 'completed', release.id]).sort());
+    }
   });
 
   it('a failing knex migration fails the deploy with exit 4 naming the file; knex rolls its batch back, earlier batches stay', async () => {
@@ -127,6 +149,10 @@ describe('container engines: knex and command', () => {
     expect(release.migrations[0]!.error).toContain('0005_broken.js');
     expect(release.phases.rollout.status).toBe('skipped');
     expect(await servedVersion('10.201.0.11', port)).toBe('k1');
+    const failedEvents = (await historyOf(project)).get('main')!.filter((e) => e.event === 'failed');
+    expect(failedEvents).toHaveLength(1);
+    expect(failedEvents[0]).toMatchObject({ migration_id: '0005_broken.js', release_id: release.id });
+    expect(failedEvents[0]!.error).toContain('0005_broken.js');
     const plan = databaseIn(await project.plan('--version', 'k2'), 'main');
     expect(plan.migrations.map((m) => [m.id, m.state])).toEqual([
       ...KNEX_IDS.map((id) => [id, 'applied']),

@@ -40,7 +40,7 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
         extraEnvironments: ['staging', 'prod'],
         databases: {
           graph: { url: graph.url, engine: 'raw', path: 'db/graph', strategy: 'manual' },
-          golang: { url: golang.url, engine: 'raw', path: 'db/golang', strategy: 'manual' },
+          golang: { url: golang.url, engine: 'raw', path: 'db/golang', strategy: 'pre_deploy' },
           envs: { url: staging.url, engine: 'raw', path: 'db/envs', strategy: 'manual' },
         },
       },
@@ -60,6 +60,9 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
       'db/golang/000002_users_email.down.sql': 'ALTER TABLE users DROP COLUMN email;\n',
       'db/golang/000003_orgs.up.sql': 'CREATE TABLE orgs (id bigint PRIMARY KEY);\n',
       'db/golang/000003_orgs.down.sql': 'DROP TABLE orgs;\n',
+      'db/golang/dependencies.json': JSON.stringify({
+        migrations: { '000003': { description: 'Adds organisations', affects_tables: ['orgs'], risk_level: 'high', estimated_duration: '5s' } },
+      }),
       'db/envs/0001_products.sql': 'CREATE TABLE products (id bigint PRIMARY KEY, name text NOT NULL);\n',
       'db/envs/staging/0005_demo_data.sql': "INSERT INTO products VALUES (1, 'demo');\n",
     };
@@ -108,7 +111,19 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
 
     const preview = await project.run('migrate', 'rollback', '--database', 'graph', '0003_plans', '--cascade', '--dry-run');
     expect(preview.exitCode, preview.stderr).toBe(0);
-    expect(preview.stdout).toContain('graph: would roll back 0002_account_plan, 0003_plans (--cascade added 0002_account_plan; dry run: nothing was changed)');
+    expect(preview.stdout).toContain(
+      ['graph [raw, manual]: would roll back 2', '    revert 0002_account_plan  after 0003_plans', '    revert 0003_plans', '  note: --cascade added 0002_account_plan'].join('\n'),
+    );
+    expect(preview.stdout).toContain('dry run: no lock was taken and nothing was changed.');
+    const previewJson = await project.run('migrate', 'rollback', '--database', 'graph', '0003_plans', '--cascade', '--dry-run', '--json');
+    expect(previewJson.exitCode, previewJson.stderr).toBe(0);
+    const plan = JSON.parse(previewJson.stdout) as { kind: string; databases: { database: string; direction: string; steps: { id: string; direction: string; depends_on: string[]; checksum: string }[] }[] };
+    expect(plan.kind).toBe('rollback');
+    expect(plan.databases[0]!.steps.map((step) => [step.id, step.direction, step.depends_on])).toEqual([
+      ['0002_account_plan', 'down', ['0003_plans']],
+      ['0003_plans', 'down', []],
+    ]);
+    expect(plan.databases[0]!.steps[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect((await rows(graph)).map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
 
     const cascaded = await project.run('migrate', 'rollback', '--database', 'graph', '0003_plans', '--cascade');
@@ -126,12 +141,33 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
     expect(again.stdout).toContain('graph: completed; 2 applied (0003_plans, 0002_account_plan)');
   });
 
-  it('golang-migrate layout: plans, applies, rolls back 2 steps and re-applies', async () => {
+  it('golang-migrate layout: plans, deploys, rolls back 2 steps and re-applies; a high-risk migration is flagged and its metadata recorded', async () => {
     const ids = ['000001_users', '000002_users_email', '000003_orgs'];
-    expect(databaseIn(await project.plan('--database', 'golang'), 'golang').would_run).toEqual(ids);
-    const run = await project.run('migrate', 'run', '--database', 'golang');
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`golang: completed; 3 applied (${ids.join(', ')})`);
+    const planned = databaseIn(await project.plan('--database', 'golang'), 'golang');
+    expect(planned.would_run).toEqual(ids);
+    expect(planned.migrations[2]).toMatchObject({
+      id: '000003_orgs',
+      file: '000003_orgs.up.sql',
+      state: 'pending',
+      metadata: { description: 'Adds organisations', affects_tables: ['orgs'], risk_level: 'high', estimated_duration: '5s' },
+    });
+    const planText = await project.run('migrate', 'plan', '--database', 'golang');
+    expect(planText.stdout).toContain('⚠pending  000003_orgs  risk high · "Adds organisations" · tables orgs · ~5s');
+    expect(planText.stdout).toContain('⚠ high risk (risk_level: high in dependencies.json): golang: 000003_orgs (Adds organisations)');
+    const dryRun = await project.run('migrate', 'run', '--database', 'golang', '--dry-run');
+    expect(dryRun.stdout).toContain('  ⚠ apply  000003_orgs  risk high · "Adds organisations" · tables orgs · ~5s');
+
+    const deploy = await project.run('deploy', '--version', 'g1');
+    expect(deploy.exitCode, deploy.stdout + deploy.stderr).toBe(0);
+    expect(deploy.stdout).toContain('⚠ high risk (risk_level: high in dependencies.json): golang: 000003_orgs (Adds organisations)');
+    const release = await project.lastRelease();
+    const golangRecord = release.migrations.find((m) => m.database === 'golang')!;
+    expect(golangRecord).toMatchObject({ status: 'completed', applied: ids });
+    expect(golangRecord.steps?.map((step) => [step.id, step.outcome])).toEqual(ids.map((id) => [id, 'applied']));
+    expect(golangRecord.steps?.[2]).toMatchObject({ description: 'Adds organisations', affects_tables: ['orgs'], risk_level: 'high', estimated_duration: '5s' });
+    expect(golangRecord.steps?.every((step) => typeof step.duration_ms === 'number')).toBe(true);
+    const shown = await project.run('releases', 'show', release.id);
+    expect(shown.stdout).toContain('Adds organisations');
 
     const back = await project.run('migrate', 'rollback', '--database', 'golang', '--steps', '2');
     expect(back.exitCode, back.stderr).toBe(0);
@@ -139,9 +175,9 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
     expect(await golang.query("SELECT to_regclass('orgs') AS t")).toEqual([{ t: null }]);
     expect(await golang.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY column_name")).toEqual([{ column_name: 'id' }]);
 
-    const again = await project.run('migrate', 'run', '--database', 'golang');
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stdout).toContain('golang: completed; 2 applied (000002_users_email, 000003_orgs)');
+    const again = await project.run('deploy', '--version', 'g2');
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    expect((await project.lastRelease()).migrations.find((m) => m.database === 'golang')).toMatchObject({ status: 'completed', applied: ['000002_users_email', '000003_orgs'] });
     expect((await golang.query<{ id: string; status: string }>('SELECT id, status FROM stagecraft_migrations ORDER BY id')).map((r) => r.status)).toEqual([
       'completed',
       'completed',

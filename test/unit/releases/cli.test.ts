@@ -165,6 +165,20 @@ describe('releases show', () => {
           duration_ms: 1500,
           log_tail: ['Batch 1 run: 2 migrations', '\u001b[32mdone\u001b[0m'],
         },
+        {
+          database: 'events',
+          engine: 'raw',
+          strategy: 'pre_deploy',
+          status: 'failed',
+          applied: ['0001_events'],
+          steps: [
+            { id: '0001_events', outcome: 'applied', duration_ms: 40, description: 'Adds events', affects_tables: ['events'], risk_level: 'high', estimated_duration: '5s' },
+            { id: '0002_broken', outcome: 'failed', duration_ms: 3 },
+            { id: '0003_later', outcome: 'skipped' },
+          ],
+          log_tail: [],
+          error: '0002_broken.sql: syntax error',
+        },
       ];
     });
     const { code, stdout, stderr } = await run('releases', 'show', (prod as Release).id);
@@ -200,6 +214,11 @@ describe('releases show', () => {
         '    log:',
         '      | Batch 1 run: 2 migrations',
         '      | done',
+        '  events  raw  pre_deploy  failed  1 applied',
+        '    error: 0002_broken.sql: syntax error',
+        '    applied  0001_events  40ms · risk high · Adds events · tables events · estimated 5s',
+        '    failed   0002_broken  3ms',
+        '    skipped  0003_later',
         '',
       ].join('\n'),
     );
