@@ -253,12 +253,16 @@ export function buildProgram(): Command {
     });
   migrate
     .command('validate')
-    .description('check raw migration files offline: names, SQL that does not parse, stray BEGIN/COMMIT')
+    .description('check raw migration files offline (names, layouts, dependencies, SQL with the Postgres parser, missing down files); with --env, also each database: drift, applied ids without a file, dirty rows')
     .option('--database <name>', 'only this database')
+    .option('--strict', 'a missing down file is a problem, not a warning', false)
     .option('--json', 'print JSON', false)
-    .action(async (opts: { database?: string; json: boolean }, cmd: Command) => {
+    .action(async (opts: { database?: string; strict: boolean; json: boolean }, cmd: Command) => {
       const { runMigrateValidate } = await import('./commands/migrate.js');
-      return runMigrateValidate({ ...globals(cmd), ...opts });
+      // Only an --env typed on the command line (at any level) reaches the databases; STAGECRAFT_ENV alone stays offline.
+      let envTyped = false;
+      for (let level: Command | null = cmd; level; level = level.parent) envTyped ||= level.getOptionValueSource('env') === 'cli';
+      return runMigrateValidate({ ...globals(cmd), ...opts, checkDatabases: envTyped });
     });
 
   addGlobalOptionsToSubcommands(program);

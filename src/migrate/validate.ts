@@ -1,15 +1,30 @@
 /**
- * `migrate validate`: offline checks of raw migration files with the real Postgres parser — file
- * names, SQL that does not parse, and transaction control in files stagecraft wraps in a transaction.
+ * `migrate validate`. Offline: file names and layouts, dependencies.json / environments.json, the
+ * dependency graph (all reported by readMigrationFiles), every up and down file parsed with the real
+ * Postgres parser, transaction control in files stagecraft wraps in a transaction, and missing down
+ * files (warnings, problems with --strict). Against a database: what the raw engine's read-only
+ * plan found there — drift, applied ids without a file, dirty rows.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineSettings } from './engine-commands.js';
 import { isNoTransaction, migrationsDir, readMigrationFiles } from './raw/files.js';
+import type { RawMigrationFile } from './raw/files.js';
 import { SqlParseError, lineOf, splitStatements } from './raw/sql-statements.js';
-import { StagecraftError } from '../errors.js';
+import { resolveCommand } from './raw/state.js';
+import type { DatabaseState } from './types.js';
+import { UserError } from '../errors.js';
 
-export type ValidationReport = { checked: true; files: number; problems: string[] } | { checked: false; reason: string; problems: [] };
+export type ValidationReport =
+  | { checked: true; files: number; problems: string[]; warnings: string[] }
+  | { checked: false; reason: string; files: 0; problems: []; warnings: [] };
+
+export interface ValidateOptions {
+  /** Also the files of this environment only (`<path>/<environment>/`, or environments.json). */
+  environment?: string | undefined;
+  /** A missing down file is a problem, not a warning. */
+  strict?: boolean;
+}
 
 async function checkSql(display: string, sql: string): Promise<string[]> {
   try {
@@ -24,20 +39,59 @@ async function checkSql(display: string, sql: string): Promise<string[]> {
   }
 }
 
-export async function validateRawMigrations(configDir: string, settings: EngineSettings, environment?: string): Promise<ValidationReport> {
-  if (settings.engine !== 'raw') return { checked: false, reason: `engine ${settings.engine} validates its own files`, problems: [] };
+/**
+ * The problems a UserError from readMigrationFiles lists. It prints one problem as
+ * `<dir>: <problem>` and several as `<dir>: ` followed by one indented line each; every problem
+ * is given back in the single-problem form so each one names the directory.
+ */
+function listedProblems(error: UserError): string[] {
+  const [first = '', ...rest] = error.message.split('\n  ');
+  if (rest.length === 0) return [error.message];
+  return rest.map((problem) => `${first}${problem}`);
+}
+
+function missingDown(display: string, file: RawMigrationFile): string {
+  const expected = path.join(display, path.dirname(file.file), `${file.id}.down.sql`);
+  return `${path.join(display, file.file)}: no down file (${expected}): \`migrate rollback\` cannot revert ${file.id}`;
+}
+
+export async function validateRawMigrations(configDir: string, settings: EngineSettings, options: ValidateOptions = {}): Promise<ValidationReport> {
+  if (settings.engine !== 'raw') return { checked: false, reason: `engine ${settings.engine} validates its own files`, files: 0, problems: [], warnings: [] };
   const { dir, display } = migrationsDir(configDir, settings.path ?? '.');
   let files;
   try {
-    files = await readMigrationFiles(dir, display, { environment });
+    files = await readMigrationFiles(dir, display, { environment: options.environment });
   } catch (error) {
-    if (error instanceof StagecraftError) return { checked: true, files: 0, problems: [error.message] };
+    if (error instanceof UserError) return { checked: true, files: 0, problems: listedProblems(error), warnings: [] };
     throw error;
   }
   const problems: string[] = [];
+  const warnings: string[] = [];
   for (const file of files) {
     problems.push(...(await checkSql(path.join(display, file.file), file.sql)));
     if (file.down) problems.push(...(await checkSql(path.join(display, file.down.file), await readFile(file.down.path, 'utf8'))));
+    else (options.strict ? problems : warnings).push(missingDown(display, file));
   }
-  return { checked: true, files: files.length, problems };
+  return { checked: true, files: files.length, problems, warnings };
+}
+
+/**
+ * What a raw database's state (from the engine's read-only plan) says is wrong with it: applied
+ * files changed since (drift), applied ids without a file, and rows left running by a process
+ * that died (dirty). A migration being applied right now, or simply pending, is not a problem.
+ */
+export function databaseProblems(database: string, environment: string, migrationsDisplay: string, state: DatabaseState): string[] {
+  const problems: string[] = [];
+  for (const entry of state.migrations) {
+    const shown = entry.file === undefined ? undefined : path.join(migrationsDisplay, entry.file);
+    if (entry.dirty) {
+      const where = shown ?? `${entry.id} (its file is gone)`;
+      problems.push(`${database}: dirty: ${where}: ${entry.error ?? 'left running'}; check it by hand, then \`${resolveCommand(environment, database, entry.id)}\``);
+    } else if (entry.missing_file) {
+      problems.push(`${database}: ${entry.id} is applied but has no file in ${migrationsDisplay}`);
+    } else if (entry.state === 'drifted') {
+      problems.push(`${database}: drift: ${shown ?? entry.id} changed after it was applied (its checksum differs from stagecraft_migrations); restore it and put the change in a new migration`);
+    }
+  }
+  return problems;
 }
