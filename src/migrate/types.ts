@@ -146,6 +146,17 @@ export interface MigrationEngine {
   rollback?(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome>;
 }
 
+/** A state read in full: every migration listed, the applied ones counted. */
+export function readableState(migrations: MigrationEntry[], notes: string[] = []): DatabaseState {
+  return {
+    readable: true,
+    migrations,
+    applied_count: migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').length,
+    pending_known: true,
+    notes,
+  };
+}
+
 export function unreadable(reason: string, notes: string[] = []): DatabaseState {
   return { readable: false, reason, migrations: [], applied_count: 0, pending_known: false, notes };
 }

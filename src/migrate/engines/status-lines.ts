@@ -5,7 +5,7 @@
  */
 import { MIGRATION_STATES } from '../types.js';
 import type { DatabaseState, MigrationEntry, MigrationState } from '../types.js';
-import { unreadable } from '../types.js';
+import { readableState, unreadable } from '../types.js';
 import type { ToolRun } from './container-tool.js';
 import { describeToolFailure } from './tool-engine.js';
 import { outputLines } from './tool-output.js';
@@ -26,11 +26,5 @@ export function parseStatusLines(run: ToolRun): DatabaseState {
     }
     migrations.push({ id, state: state as MigrationState });
   }
-  return {
-    readable: true,
-    migrations,
-    applied_count: migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').length,
-    pending_known: true,
-    notes: [],
-  };
+  return readableState(migrations);
 }

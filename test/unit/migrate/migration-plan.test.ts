@@ -6,18 +6,12 @@ import type { DatabaseInput } from '../../../src/migrate/orchestrate/migration-p
 import type { DatabaseRun } from '../../../src/migrate/orchestrate/execute.js';
 import { releaseMigrationRecord, toolHistoryEvents } from '../../../src/migrate/orchestrate/record.js';
 import type { DatabaseState, MigrationEntry } from '../../../src/migrate/types.js';
+import { readableState } from '../../../src/migrate/types.js';
 
 /** The plan as data: what `migrate run`, `migrate rollback` and deploy's migrate phases would apply. */
 
 function state(migrations: MigrationEntry[], extra: Partial<DatabaseState> = {}): DatabaseState {
-  return {
-    readable: true,
-    migrations,
-    applied_count: migrations.filter((m) => m.state === 'applied' || m.state === 'drifted').length,
-    pending_known: true,
-    notes: [],
-    ...extra,
-  };
+  return { ...readableState(migrations), ...extra };
 }
 
 const applied = (id: string, more: Partial<MigrationEntry> = {}): MigrationEntry => ({ id, file: `${id}.sql`, state: 'applied', checksum: `sum-${id}`, down_file: `${id}.down.sql`, ...more });
