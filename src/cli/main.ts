@@ -264,6 +264,16 @@ export function buildProgram(): Command {
       for (let level: Command | null = cmd; level; level = level.parent) envTyped ||= level.getOptionValueSource('env') === 'cli';
       return runMigrateValidate({ ...globals(cmd), ...opts, checkDatabases: envTyped });
     });
+  migrate
+    .command('lint')
+    .argument('[files...]', '.sql files to lint instead of the configured databases\' migrations')
+    .description('flag risky statements in migrations (destructive, incompatible with the serving version, long locks) with the Postgres parser; exit 2 for findings not accepted by -- stagecraft:allow RULE reason')
+    .option('--database <name>', 'only this database')
+    .option('--json', 'print JSON', false)
+    .action(async (files: string[], opts: { database?: string; json: boolean }, cmd: Command) => {
+      const { runMigrateLint } = await import('./commands/migrate-lint.js');
+      return runMigrateLint({ ...globals(cmd), ...opts, files });
+    });
 
   addGlobalOptionsToSubcommands(program);
   return program;

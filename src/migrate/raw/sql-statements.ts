@@ -4,7 +4,7 @@
  * stagecraft wraps in its own transaction.
  */
 import { parse } from 'libpg-query';
-import type { RawStmt } from 'libpg-query';
+import type { Node, RawStmt } from 'libpg-query';
 
 export interface SqlStatement {
   text: string;
@@ -24,8 +24,21 @@ export class SqlParseError extends Error {
   }
 }
 
+/** A statement with its syntax tree (for the risk lint, which reads the tree). */
+export interface ParsedStatement extends SqlStatement {
+  /** The statement's node, e.g. `{ IndexStmt: {...} }`. */
+  node: Node;
+  /** Character offset just past the statement's last character (before its `;`). */
+  end: number;
+}
+
 /** Statements of a SQL text, in order; throws SqlParseError when the text does not parse. */
 export async function splitStatements(sql: string): Promise<SqlStatement[]> {
+  return (await parseStatements(sql)).map(({ text, offset, kind }) => ({ text, offset, kind }));
+}
+
+/** Statements of a SQL text with their syntax trees, in order; throws SqlParseError when the text does not parse. */
+export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
   const bytes = Buffer.from(sql, 'utf8');
   let stmts: RawStmt[];
   try {
@@ -35,14 +48,17 @@ export async function splitStatements(sql: string): Promise<SqlStatement[]> {
     const cursor = details?.cursorPosition;
     throw new SqlParseError((error as Error).message, cursor === undefined ? undefined : charOffset(bytes, cursor));
   }
-  // Locations are byte offsets into the UTF-8 text; a length of 0 means "to the end".
+  // Locations are byte offsets into the UTF-8 text (the first token's, comments before it not
+  // included); a length of 0 means "to the end".
   return stmts.map((raw) => {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     return {
       text: bytes.subarray(start, end).toString('utf8').trim(),
       offset: charOffset(bytes, start),
+      end: charOffset(bytes, end),
       kind: Object.keys(raw.stmt ?? {})[0] ?? 'unknown',
+      node: raw.stmt ?? ({} as Node),
     };
   });
 }
