@@ -86,7 +86,7 @@ export function databaseProblems(database: string, environment: string, migratio
     const shown = entry.file === undefined ? undefined : path.join(migrationsDisplay, entry.file);
     if (entry.dirty) {
       const where = shown ?? `${entry.id} (its file is gone)`;
-      problems.push(`${database}: dirty: ${where}: ${entry.error ?? 'left running'}; check it by hand, then \`${resolveCommand(environment, database, entry.id)}\``);
+      problems.push(`${database}: ${where}: ${entry.error ?? 'dirty: left running'}; check it by hand, then \`${resolveCommand(environment, database, entry.id)}\``);
     } else if (entry.missing_file) {
       problems.push(`${database}: ${entry.id} is applied but has no file in ${migrationsDisplay}`);
     } else if (entry.state === 'drifted') {

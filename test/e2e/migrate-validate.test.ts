@@ -104,7 +104,7 @@ describe('migrate validate --env: files against the database', () => {
     await database.query("UPDATE stagecraft_migrations SET status = 'running', finished_at = NULL WHERE id = '0001_v_users'");
     const result = await project.run('migrate', 'validate');
     expect(result.exitCode, result.stdout + result.stderr).toBe(4);
-    expect(result.stdout).toContain(`main: dirty: ${DIR}/0001_v_users.sql: dirty: left "running"`);
+    expect(result.stdout).toContain(`main: ${DIR}/0001_v_users.sql: dirty: left "running"`);
     expect(result.stdout).toContain('stagecraft migrate resolve --env e2e --database main 0001_v_users --applied|--rolled-back');
 
     const resolved = await project.run('migrate', 'resolve', '--database', 'main', '0001_v_users', '--applied');
@@ -127,7 +127,7 @@ describe('migrate validate --env: files against the database', () => {
         checked: true,
         problems: [
           expect.stringContaining(`main: drift: ${DIR}/0001_v_users.sql`),
-          expect.stringContaining(`main: dirty: ${DIR}/0003_v_users_index.sql: dirty: left "running" by e2e@validate`),
+          expect.stringContaining(`main: ${DIR}/0003_v_users_index.sql: dirty: left "running" by e2e@validate`),
           `main: 0002_v_users_email is applied but has no file in ${DIR}`,
         ],
       });

@@ -131,7 +131,7 @@ describe('migrate validate --env: what the database state says', () => {
     const state = rawState(await readMigrationFiles(db, 'db'), rows);
     expect(databaseProblems('main', 'prod', 'db', state)).toEqual([
       'main: drift: db/0002_b.sql changed after it was applied (its checksum differs from stagecraft_migrations); restore it and put the change in a new migration',
-      'main: dirty: db/0003_c.sql: dirty: left "running" by ada@laptop since 2026-11-22T10:00:00.000Z and nobody holds the migration lock (the process died?); check it by hand, then `stagecraft migrate resolve --env prod --database main 0003_c --applied|--rolled-back`',
+      'main: db/0003_c.sql: dirty: left "running" by ada@laptop since 2026-11-22T10:00:00.000Z and nobody holds the migration lock (the process died?); check it by hand, then `stagecraft migrate resolve --env prod --database main 0003_c --applied|--rolled-back`',
       'main: 0000_gone is applied but has no file in db',
     ]);
   });
@@ -144,6 +144,6 @@ describe('migrate validate --env: what the database state says', () => {
 
   it('a dirty row whose file is gone names the id', async () => {
     const state = rawState(await readMigrationFiles(db, 'db'), [row('0007_x', 'running', 'SELECT 7;\n')]);
-    expect(databaseProblems('main', 'prod', 'db', state)).toEqual([expect.stringMatching(/^main: dirty: 0007_x \(its file is gone\): dirty: left "running"/)]);
+    expect(databaseProblems('main', 'prod', 'db', state)).toEqual([expect.stringMatching(/^main: 0007_x \(its file is gone\): dirty: left "running"/)]);
   });
 });
