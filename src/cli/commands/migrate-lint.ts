@@ -4,7 +4,7 @@
  * 1 for files that cannot be read or parsed and malformed annotations, 2 ("refused: unsafe
  * migration") when a finding is not accepted by a `-- stagecraft:allow RULE reason` annotation.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { RefusedError, UserError } from '../../errors.js';
 import { printableText } from '../../user-text.js';
 import { countReport, formatLintReport, lintReportJson } from '../../migrate/risk/format.js';
@@ -48,12 +48,17 @@ async function lintGivenFiles(options: MigrateLintOptions): Promise<LintReport> 
 }
 
 async function readSql(file: string): Promise<string> {
+  const shown = printableText(file);
   try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new UserError(`${shown}: is a directory (give the .sql files, e.g. db/*.sql)`);
+    // A FIFO or a device would block the read, or never end.
+    if (!info.isFile()) throw new UserError(`${shown}: not a regular file`);
     return await readFile(file, 'utf8');
   } catch (error) {
+    if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory (give the .sql files, e.g. db/*.sql)' : `cannot be read (${code ?? (error as Error).message})`;
-    throw new UserError(`${printableText(file)}: ${why}`);
+    throw new UserError(`${shown}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`);
   }
 }
 

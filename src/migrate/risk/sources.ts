@@ -68,12 +68,27 @@ async function isDirectory(dir: string): Promise<boolean> {
   return stat(dir).then((info) => info.isDirectory(), () => false);
 }
 
+/**
+ * The entries of `dir` by name: directories, and regular files (or links to them) as files; anything
+ * else (a FIFO that would block the read, a dangling link) is left out.
+ */
 async function entries(dir: string): Promise<{ name: string; directory: boolean }[]> {
+  let found;
   try {
-    return (await readdir(dir, { withFileTypes: true })).map((entry) => ({ name: entry.name, directory: entry.isDirectory() })).sort((a, b) => byName(a.name, b.name));
+    found = await readdir(dir, { withFileTypes: true });
   } catch {
     return [];
   }
+  const kinds = await Promise.all(
+    found.map(async (entry) => {
+      if (entry.isDirectory()) return { name: entry.name, directory: true };
+      if (entry.isFile()) return { name: entry.name, directory: false };
+      if (!entry.isSymbolicLink()) return undefined;
+      const target = await stat(path.join(dir, entry.name)).catch(() => undefined);
+      return target?.isFile() ? { name: entry.name, directory: false } : undefined;
+    }),
+  );
+  return kinds.filter((kind) => kind !== undefined).sort((a, b) => byName(a.name, b.name));
 }
 
 /** Numbered names in numeric order (`2_a` before `10_b`), the rest by name. */

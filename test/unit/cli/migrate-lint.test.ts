@@ -119,5 +119,6 @@ describe('stagecraft migrate lint', () => {
     expect(await lint(['loose/nope.sql'])).toMatchObject({ code: 1, stderr: 'error: loose/nope.sql: no such file' });
     expect(await lint(['loose'])).toMatchObject({ code: 1, stderr: expect.stringContaining('loose: is a directory') });
     expect(await lint(['--database', 'main', 'loose/ok.sql'])).toMatchObject({ code: 1, stderr: expect.stringContaining('not both') });
+    expect(await lint(['/dev/null'])).toMatchObject({ code: 1, stderr: 'error: /dev/null: not a regular file' });
   });
 });

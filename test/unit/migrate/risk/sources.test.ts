@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,15 @@ describe('which files are linted per engine', () => {
   it('raw: a directory with problems gives them back instead of throwing', async () => {
     const sources = await databaseSources(root, { engine: 'raw', path: 'nowhere' }, 'prod');
     expect(sources).toMatchObject({ linted: true, files: [], problems: [expect.stringContaining('nowhere does not exist')] });
+  });
+
+  it('tool directories: links to files count, FIFOs and dangling links are left out', async () => {
+    await mkdir(join(root, 'odd'));
+    await writeFile(join(root, 'odd/1_a.up.sql'), 'SELECT 1;');
+    await symlink(join(root, 'odd/1_a.up.sql'), join(root, 'odd/2_link.up.sql'));
+    await symlink(join(root, 'odd/missing.sql'), join(root, 'odd/3_dangling.up.sql'));
+    execFileSync('mkfifo', [join(root, 'odd/4_fifo.up.sql')]);
+    expect(summary(await databaseSources(root, { engine: 'golang-migrate', path: 'odd' }, 'prod'))).toMatchObject({ files: ['odd/1_a.up.sql script', 'odd/2_link.up.sql script'] });
   });
 
   it('golang-migrate: *.up.sql in numeric order, as one multi-statement query each', async () => {
