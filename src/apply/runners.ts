@@ -179,6 +179,8 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
       path: migration.path,
       command: migration.engine === 'raw' || migration.command.length === 0 ? undefined : migration.command,
       plan_command: migration.plan_command,
+      statement_lock_timeout: migration.statement_lock_timeout_ms === undefined ? undefined : `${migration.statement_lock_timeout_ms}ms`,
+      lock_retries: migration.lock_retries,
     },
     url: ctx.databaseUrls[migration.database] ?? '',
     configDir: ctx.baseDir,

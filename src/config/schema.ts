@@ -115,10 +115,21 @@ const migrationsSchema = z
     strategy: z.enum(MIGRATION_STRATEGIES).default('pre_deploy'),
     timeout: duration().default('10m'),
     lock_timeout: duration().optional().describe('raw engine: how long to wait for the migration advisory lock (default 60s)'),
+    statement_lock_timeout: duration()
+      .optional()
+      .describe('raw engine: PostgreSQL lock_timeout while migrating (default 5s): a statement waiting longer for a lock fails and is retried, so a migration never queues the queries of a busy table behind itself; 0s waits forever'),
+    lock_retries: z.number().int().min(0).max(10).optional().describe('raw engine: retries of a migration that hit statement_lock_timeout, after 1s, 2s, 4s… (default 3)'),
     command: argv().optional().describe('container engines: the command that applies migrations (replaces the engine default)'),
     plan_command: argv().optional().describe('container engines: the command that prints migration status (replaces the engine default)'),
   })
   .superRefine((migrations, ctx) => {
+    if (migrations.engine !== 'raw') {
+      for (const key of ['statement_lock_timeout', 'lock_retries'] as const) {
+        if (migrations[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${key} is for the raw engine; ${migrations.engine} takes its own locks` });
+        }
+      }
+    }
     if (migrations.engine === 'raw') {
       for (const key of ['command', 'plan_command'] as const) {
         if (migrations[key] !== undefined) {

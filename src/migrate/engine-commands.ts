@@ -4,10 +4,14 @@
  */
 import type { MigrationsConfig } from '../config/index.js';
 
-export type EngineSettings = Pick<MigrationsConfig, 'engine' | 'path' | 'command' | 'plan_command'>;
+export type EngineSettings = Pick<MigrationsConfig, 'engine' | 'path' | 'command' | 'plan_command' | 'statement_lock_timeout' | 'lock_retries'>;
 
 /** How long the raw engine waits for the migration advisory lock unless migrations.lock_timeout says. */
 export const DEFAULT_MIGRATION_LOCK_TIMEOUT = '60s';
+/** PostgreSQL lock_timeout while the raw engine migrates, unless migrations.statement_lock_timeout says. */
+export const DEFAULT_STATEMENT_LOCK_TIMEOUT = '5s';
+/** Retries of a raw migration that hit the statement lock timeout, unless migrations.lock_retries says. */
+export const DEFAULT_LOCK_RETRIES = 3;
 
 export const KNEX_BIN = 'node_modules/.bin/knex';
 export const PRISMA_BIN = 'node_modules/.bin/prisma';

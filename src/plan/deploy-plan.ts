@@ -28,6 +28,9 @@ export interface PlannedMigration {
   plan_command?: string[] | undefined;
   /** raw: how long to wait for the migration advisory lock. */
   lock_timeout_ms?: number | undefined;
+  /** raw: PostgreSQL lock_timeout while migrating, and how often a migration that hit it is retried. */
+  statement_lock_timeout_ms?: number | undefined;
+  lock_retries?: number | undefined;
 }
 
 export interface PlannedHostRollout {

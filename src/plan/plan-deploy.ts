@@ -1,7 +1,7 @@
 import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRollout } from './deploy-plan.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { LOCAL_ADDRESS, parseDuration } from '../config/index.js';
-import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT } from '../migrate/engine-commands.js';
+import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT, DEFAULT_STATEMENT_LOCK_TIMEOUT, DEFAULT_LOCK_RETRIES } from '../migrate/engine-commands.js';
 
 export interface PlanOptions {
   environment: string;
@@ -82,6 +82,12 @@ function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_de
       path: spec.migrations.path,
       plan_command: spec.migrations.plan_command ? [...spec.migrations.plan_command] : undefined,
       lock_timeout_ms: spec.migrations.engine === 'raw' ? parseDuration(spec.migrations.lock_timeout ?? DEFAULT_MIGRATION_LOCK_TIMEOUT) : undefined,
+      ...(spec.migrations.engine === 'raw'
+        ? {
+            statement_lock_timeout_ms: parseDuration(spec.migrations.statement_lock_timeout ?? DEFAULT_STATEMENT_LOCK_TIMEOUT),
+            lock_retries: spec.migrations.lock_retries ?? DEFAULT_LOCK_RETRIES,
+          }
+        : {}),
     });
   }
   return { migrations, notRun };

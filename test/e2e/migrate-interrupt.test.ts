@@ -41,7 +41,8 @@ describe('interrupting commands that hold the deploy lock', () => {
         proxyPort: 8362,
         app: 'raw-sql',
         hosts: [PRIMARY],
-        databases: { app: { url: db.url, engine: 'raw', path: 'db/intr', strategy: 'manual' } },
+        // The gate is a lock the test holds on purpose: the migration waits for it without a lock timeout.
+        databases: { app: { url: db.url, engine: 'raw', path: 'db/intr', strategy: 'manual', statement_lock_timeout: '0s' } },
       },
       state,
     );
@@ -72,22 +73,7 @@ describe('interrupting commands that hold the deploy lock', () => {
     return rows.length > 0;
   }
 
-  /** Starts the CLI and resolves with it once `text` shows up in its output. */
-  async function startUntil(args: string[], text: string): Promise<{ child: ReturnType<MigrateProject['start']>; output: () => string }> {
-    const child = project.start(args);
-    let output = '';
-    const seen = new Promise<void>((resolve, reject) => {
-      const look = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes(text)) resolve();
-      };
-      child.stdout?.on('data', look);
-      child.stderr?.on('data', look);
-      void child.then((result) => reject(new Error(`${args.join(' ')} exited ${result.exitCode} before printing "${text}": ${output}`)));
-    });
-    await seen;
-    return { child, output: () => output };
-  }
+  const startUntil = (args: string[], text: string) => project.startUntil(args, text);
 
   async function lockFile(): Promise<string | undefined> {
     return deployLockFile(state, PRIMARY, project.service, 'e2e');

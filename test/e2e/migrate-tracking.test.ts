@@ -74,8 +74,9 @@ describe('raw execution tracking: upgrade in place, history, dirty state', () =>
         hosts: [PRIMARY],
         databases: {
           up: { url: up.url, engine: 'raw', path: 'db/up', strategy: 'manual' },
-          dirty: { url: dirty.url, engine: 'raw', path: 'db/dirty', strategy: 'manual', lock_timeout: '5s' },
-          tx: { url: tx.url, engine: 'raw', path: 'db/tx', strategy: 'manual' },
+          // The gates are locks the test holds on purpose: migrations wait for them without a lock timeout.
+          dirty: { url: dirty.url, engine: 'raw', path: 'db/dirty', strategy: 'manual', lock_timeout: '5s', statement_lock_timeout: '0s' },
+          tx: { url: tx.url, engine: 'raw', path: 'db/tx', strategy: 'manual', statement_lock_timeout: '0s' },
           dep: { url: dep.url, engine: 'raw', path: 'db/dep', strategy: 'pre_deploy' },
         },
       },

@@ -309,7 +309,8 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
       limits: limitsFor(loaded, options.lockTimeout),
       out,
     });
-    if (options.json) process.stdout.write(runJson(loaded.environment, result));
+    const run = result.runs[0];
+    if (options.json && run) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, database, ...run.outcome }, null, 2)}\n`);
     const failure = failureOf(result, plan);
     if (failure) throw failure;
   });

@@ -9,6 +9,9 @@ import type { DatabaseClient } from '../database/connect.js';
 import { DirtyError, DriftError } from '../errors.js';
 import { acquireAdvisoryLock, lockHolder, releaseAdvisoryLock } from '../raw/advisory-lock.js';
 import { ApplyError, applySql } from '../raw/apply-sql.js';
+import type { LockRetry } from '../raw/apply-sql.js';
+import { parseDuration } from '../../config/index.js';
+import { DEFAULT_LOCK_RETRIES, DEFAULT_STATEMENT_LOCK_TIMEOUT } from '../engine-commands.js';
 import { isNoTransaction, migrationsDir, readMigrationFiles } from '../raw/files.js';
 import type { RawMigrationFile } from '../raw/files.js';
 import { rawState } from '../raw/state.js';
@@ -69,6 +72,9 @@ export async function underLock<T>(
       onWait: (holder) => target.log(`waiting up to ${Math.round(lockTimeoutMs / 1000)}s for the migration lock, held by ${holder}`),
     });
     client = await open(target, 'migrate');
+    // A migration waiting for a table lock queues every later query of that table behind it: it
+    // gives up after lock_timeout instead, and is retried (applySteps).
+    await client.query("SELECT set_config('lock_timeout', $1, false)", [`${statementLockTimeoutMs(target)}ms`]);
     const migrating = client;
     const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
     let timedOut = false;
@@ -96,6 +102,22 @@ export async function underLock<T>(
     await releaseAdvisoryLock(lockClient).catch(() => undefined);
     await closeClient(lockClient);
   }
+}
+
+function statementLockTimeoutMs(target: EngineTarget): number {
+  return parseDuration(target.migrations.statement_lock_timeout ?? DEFAULT_STATEMENT_LOCK_TIMEOUT);
+}
+
+/** Retries of a step that hit lock_timeout, each said in the log; none once the run is stopping. */
+function lockRetry(target: EngineTarget, file: string, stop: Stop): LockRetry {
+  const retries = target.migrations.lock_retries ?? DEFAULT_LOCK_RETRIES;
+  const waited = Math.round(statementLockTimeoutMs(target) / 100) / 10;
+  return {
+    retries,
+    onRetry: (attempt, delayMs, message) =>
+      target.log(`${file}: ${message} after waiting ${waited}s for a lock another session holds; try ${attempt + 1} of ${retries + 1} in ${delayMs / 1000}s`),
+    stopped: () => stop.timedOut() || stop.interrupted() !== undefined,
+  };
 }
 
 export function runBy(target: EngineTarget): RunBy {
@@ -187,6 +209,7 @@ async function applySteps(
         step.sql,
         (c) => markFinished(c, step.id, status, performance.now() - started, by),
         facts ? (c) => markRunning(c, step.id, facts, by) : undefined,
+        lockRetry(target, step.file, stop),
       );
     } catch (error) {
       const duration = Math.round(performance.now() - started);

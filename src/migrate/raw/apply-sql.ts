@@ -9,6 +9,45 @@ import { SqlParseError, lineOf, splitStatements, transactionControl } from './sq
 
 export class ApplyError extends Error {}
 
+/** SQLSTATE of a statement that waited longer than lock_timeout for a lock. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
+/** What to do when a statement hits lock_timeout: try it again a few times, after a growing pause. */
+export interface LockRetry {
+  retries: number;
+  /** Said before each new try. */
+  onRetry: (attempt: number, delayMs: number, message: string) => void;
+  /** True once the run was interrupted or timed out: no more tries. */
+  stopped: () => boolean;
+}
+
+/** Pause before retry `attempt` (1-based): 1s, 2s, 4s, … at most 10s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(1000 * 2 ** (attempt - 1), 10_000);
+}
+
+function isLockTimeout(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === LOCK_NOT_AVAILABLE;
+}
+
+/** Runs `work`, again after a pause each time it fails on lock_timeout, up to `retry.retries` more times. */
+async function withLockRetry<T>(retry: LockRetry | undefined, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!retry || !isLockTimeout(error) || attempt > retry.retries || retry.stopped()) {
+        if (retry && isLockTimeout(error) && attempt > 1) (error as PgErrorLike).message += ` (gave up after ${attempt} tries)`;
+        throw error;
+      }
+      const delay = retryDelayMs(attempt);
+      retry.onRetry(attempt, delay, (error as PgErrorLike).message);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (retry.stopped()) throw error;
+    }
+  }
+}
+
 interface PgErrorLike {
   message: string;
   position?: string;
@@ -35,6 +74,7 @@ export async function applySql(
   sql: string,
   bookkeeping: (client: DatabaseClient) => Promise<void>,
   start: (client: DatabaseClient) => Promise<void> = async () => undefined,
+  retry?: LockRetry,
 ): Promise<void> {
   if (isNoTransaction(sql)) {
     let statements;
@@ -48,7 +88,8 @@ export async function applySql(
     await start(client);
     for (const statement of statements) {
       try {
-        await client.query(statement.text);
+        // Each statement commits on its own: only the one that hit the lock timeout runs again.
+        await withLockRetry(retry, () => client.query(statement.text));
       } catch (error) {
         throw located(file, sql, error, statement.offset);
       }
@@ -65,14 +106,21 @@ export async function applySql(
       `${file}:${lineOf(sql, first.offset)}: "${first.text}": stagecraft runs each file in a transaction of its own; remove it, or start the file with "${NO_TRANSACTION_MARKER}"`,
     );
   }
-  await client.query('BEGIN');
   try {
-    await start(client);
-    await client.query(sql);
-    await bookkeeping(client);
-    await client.query('COMMIT');
+    // A lock timeout rolls the whole transaction back: the file runs again from its start.
+    await withLockRetry(retry, async () => {
+      await client.query('BEGIN');
+      try {
+        await start(client);
+        await client.query(sql);
+        await bookkeeping(client);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     throw located(file, sql, error);
   }
 }

@@ -28,6 +28,8 @@ export interface MigrateDatabaseSpec {
   command?: string[];
   plan_command?: string[];
   lock_timeout?: string;
+  statement_lock_timeout?: string;
+  lock_retries?: number;
 }
 
 export interface MigrateProjectSpec {
@@ -87,6 +89,8 @@ function configDocument(spec: MigrateProjectSpec, state: TestbedState): Record<s
             ...(db.command ? { command: db.command.map(literal) } : {}),
             ...(db.plan_command ? { plan_command: db.plan_command.map(literal) } : {}),
             ...(db.lock_timeout ? { lock_timeout: db.lock_timeout } : {}),
+            ...(db.statement_lock_timeout ? { statement_lock_timeout: db.statement_lock_timeout } : {}),
+            ...(db.lock_retries !== undefined ? { lock_retries: db.lock_retries } : {}),
           },
         },
       ]),
@@ -155,6 +159,22 @@ export class MigrateProject {
 
   async removeFile(relative: string): Promise<void> {
     await rm(join(this.dir, relative), { force: true });
+  }
+
+  /** Starts the CLI and resolves once `text` shows up in its output; rejects with the output if it exits first. */
+  async startUntil(args: string[], text: string): Promise<{ child: ReturnType<MigrateProject['start']>; output: () => string }> {
+    const child = this.start(args);
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const look = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes(text)) resolve();
+      };
+      child.stdout?.on('data', look);
+      child.stderr?.on('data', look);
+      void child.then((result) => reject(new Error(`${args.join(' ')} exited ${result.exitCode} before printing "${text}": ${output}`)));
+    });
+    return { child, output: () => output };
   }
 
   /** Starts the real CLI (`--env e2e` added unless `args` name an environment) in the project dir. */
@@ -254,9 +274,13 @@ export function uniqueService(kind: string): string {
   return `e2em-${kind}-${randomBytes(3).toString('hex')}`;
 }
 
-/** A free-looking port in this suite's range (8200–8299). */
+/**
+ * The proxy port of one test file, in the migrate suites' range (8200–8299): each file passes its
+ * own offset, so files that deploy to the same host at the same time never share a port.
+ */
 export function suitePort(offset: number): number {
-  return 8200 + ((offset + Number.parseInt(randomBytes(1).toString('hex'), 16)) % 100);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 99) throw new Error(`suitePort offset ${offset}: expected 0..99`);
+  return 8200 + offset;
 }
 
 /** GET `/` through a host's proxy: the version it reports, or the failure. */
