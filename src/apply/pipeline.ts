@@ -10,7 +10,8 @@ import { newReleaseId } from '../releases/id.js';
 import { runHook, type HookContext } from '../hooks/run-hook.js';
 import { ExitCode, StagecraftError } from '../errors.js';
 import { executePlan } from './executor.js';
-import { createRunners } from './runners.js';
+import { createRunners, guardBeforeRollout } from './runners.js';
+import type { DeployContext } from './runners.js';
 import type { Reporter } from './reporter.js';
 import { withSession } from './session.js';
 
@@ -63,6 +64,21 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const { actor } = session;
     const lock = { command: plan.kind, version: plan.version, message: options.lockMessage, waitMs: options.lockWaitMs };
     return session.underDeployLock(lock, async (signal) => {
+      const context: DeployContext = {
+        plan,
+        baseDir: loaded.dir,
+        releaseId,
+        actor,
+        hosts: session.hosts,
+        audit: (addresses, fields) => session.audit(addresses, fields),
+        reporter,
+        registryAuth: registryAuthOf(loaded),
+        appEnv: appEnvironment(loaded, plan.version),
+        databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
+        scrub,
+      };
+      // Before the build and before any record: a refused deploy changes nothing anywhere.
+      await guardBeforeRollout(context);
       if (plan.phases.some((phase) => phase.name === 'build' && !phase.skip)) {
         await runHook(loaded.dir, hooksPath, 'pre-build', hookContext, hookLine('build'));
       }
@@ -84,19 +100,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         ...(plan.rollback_of ? { rollback_of: plan.rollback_of } : {}),
       });
 
-      const runners = createRunners({
-        plan,
-        baseDir: loaded.dir,
-        releaseId: release.id,
-        actor,
-        hosts: session.hosts,
-        audit: (addresses, fields) => session.audit(addresses, fields),
-        reporter,
-        registryAuth: registryAuthOf(loaded),
-        appEnv: appEnvironment(loaded, plan.version),
-        databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
-        scrub,
-      });
+      const runners = createRunners(context);
       // pre-deploy runs after the image is pushed and before anything changes on a host.
       const preDeploy = async () => {
         await runHook(loaded.dir, hooksPath, 'pre-deploy', hookContext, hookLine('migrate_pre'));

@@ -8,8 +8,11 @@ import { refuseDrift } from '../migrate/refuse-drift.js';
 import { executeMigrationPlan } from '../migrate/orchestrate/execute.js';
 import { highRiskLines } from '../migrate/orchestrate/format-migration-plan.js';
 import { assembleMigrationPlan, planDatabaseRun } from '../migrate/orchestrate/migration-plan.js';
+import type { DatabaseRunPlan } from '../migrate/orchestrate/migration-plan.js';
 import { readStates } from '../migrate/orchestrate/read-states.js';
 import { recordToolRun, releaseMigrationRecord } from '../migrate/orchestrate/record.js';
+import { guardRefusal, lintPlan, unsafeBeforeRollout } from '../migrate/risk/guard.js';
+import { migrationsDir } from '../migrate/raw/files.js';
 import type { EngineTarget } from '../migrate/types.js';
 import type { Host } from '../remote/host.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
@@ -85,18 +88,26 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
       return { detail: 'nothing to run' };
     }
     const phaseName = phase.name;
-    for (const migration of phase.migrations) reporter.info(phaseName, describeMigration(migration), migration.database);
-    const targets = phase.migrations.map((migration) => migrationTarget(ctx, phaseName, migration, imageForHosts));
-    const states = await readStates(targets);
+    const allTargets = phase.migrations.map((migration) => migrationTarget(ctx, phaseName, migration, imageForHosts));
+    const states = await readStates(allTargets);
+    const databasePlans: DatabaseRunPlan[] = [];
+    for (const migration of phase.migrations) {
+      const databasePlan = planDatabaseRun(
+        { database: migration.database, engine: migration.engine, strategy: migration.strategy, state: states.get(migration.database)!.state },
+        plan.environment,
+        { phase: phaseName, only: migration.only },
+      );
+      // The lint's findings (and the reasons of accepted ones) go into the release with each step.
+      databasePlans.push(await lintPlan(databasePlan, ctx.baseDir, { engine: migration.engine as MigrationEngineName, path: migration.path }, plan.environment));
+    }
+    // A pre_deploy database takes part in migrate_post only for migrations marked post-deploy.
+    const planned = phase.migrations.filter((migration, index) => migration.only !== 'post' || databasePlans[index]!.steps?.length !== 0 || databasePlans[index]!.blocked);
+    if (planned.length === 0) return { detail: 'nothing to run' };
+    for (const migration of planned) reporter.info(phaseName, describeMigration(migration), migration.database);
+    const targets = allTargets.filter((target) => planned.some((m) => m.database === target.database));
     const migrationPlan = assembleMigrationPlan(
       { kind: 'run', service: plan.service, environment: plan.environment, image: imageForHosts },
-      phase.migrations.map((migration) =>
-        planDatabaseRun(
-          { database: migration.database, engine: migration.engine, strategy: migration.strategy, state: states.get(migration.database)!.state },
-          plan.environment,
-          { phase: phaseName },
-        ),
-      ),
+      databasePlans.filter((p) => planned.some((m) => m.database === p.database)),
     );
     for (const database of migrationPlan.databases) {
       if (database.steps?.length) reporter.info(phaseName, `will apply ${database.steps.map((step) => step.id).join(', ')}`, database.database);
@@ -166,8 +177,38 @@ async function pulledDigest(ctx: DeployContext, image: string): Promise<string |
   }
 }
 
+/**
+ * The expand/contract guard, before the build: a raw migration that would run in migrate_pre with a
+ * destructive or incompatible statement nobody accepted refuses the deploy (exit 2).
+ */
+export async function guardBeforeRollout(ctx: DeployContext): Promise<void> {
+  const phase = ctx.plan.phases.find((p) => p.name === 'migrate_pre');
+  if (!phase || phase.name !== 'migrate_pre' || phase.skip) return;
+  const raw = phase.migrations.filter((migration) => migration.engine === 'raw');
+  if (raw.length === 0) return;
+  const targets = raw.map((migration) => migrationTarget(ctx, 'migrate_pre', migration, ctx.plan.image));
+  const states = await readStates(targets);
+  const unsafe = [];
+  for (const migration of raw) {
+    const read = states.get(migration.database)!;
+    // An unreadable database fails in migrate_pre itself, with its own message.
+    if (!read.state.readable) continue;
+    const databasePlan = planDatabaseRun(
+      { database: migration.database, engine: 'raw', strategy: migration.strategy, state: read.state },
+      ctx.plan.environment,
+      { phase: 'migrate_pre', only: migration.only },
+    );
+    const linted = await lintPlan(databasePlan, ctx.baseDir, { engine: 'raw', path: migration.path }, ctx.plan.environment);
+    unsafe.push(...unsafeBeforeRollout(linted, migrationsDir(ctx.baseDir, migration.path ?? '.').display));
+  }
+  if (unsafe.length > 0) throw guardRefusal(unsafe);
+}
+
 function describeMigration(migration: PlannedMigration): string {
-  if (migration.engine === 'raw') return `raw: ${describeApply({ engine: 'raw', path: migration.path })} through ${migration.host}`;
+  if (migration.engine === 'raw') {
+    const which = migration.only === 'post' ? 'the migrations marked post-deploy' : describeApply({ engine: 'raw', path: migration.path });
+    return `raw: ${which}${migration.only === 'pre' ? ' (except those marked post-deploy)' : ''} through ${migration.host}`;
+  }
   return `${migration.engine}: ${migration.command.join(' ')} in ${migration.container} on ${migration.host}`;
 }
 

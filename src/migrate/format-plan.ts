@@ -15,7 +15,15 @@ function migrationLine(entry: DatabasePlan['migrations'][number]): string {
   const about = describeStep({ ...metadata, risk_level: metadata.risk_level ?? null, depends_on: entry.depends_on ?? [] });
   const extra = [entry.missing_file ? 'file missing' : '', entry.error ?? ''].filter(Boolean).join('; ');
   const flag = entry.state !== 'applied' && metadata.risk_level === 'high' ? '⚠' : ' ';
-  return ` ${flag}${entry.state.padEnd(8)} ${entry.id}${about ? `  ${about}` : ''}${extra ? `  (${extra})` : ''}`;
+  const risk = riskColumn(entry);
+  return ` ${flag}${entry.state.padEnd(8)} ${entry.id}${risk ? `  ${risk}` : ''}${about ? `  ${about}` : ''}${extra ? `  (${extra})` : ''}`;
+}
+
+/** `✖ destructive: drop-column:3` for findings, `✓ drop-column:3 accepted` for accepted ones. */
+function riskColumn(entry: DatabasePlan['migrations'][number]): string {
+  const found = (entry.findings ?? []).map((f) => `✖ ${f.class}: ${f.rule}:${f.line}`);
+  const accepted = (entry.accepted ?? []).map((f) => `✓ ${f.rule}:${f.line} accepted`);
+  return [...found, ...accepted].join(', ');
 }
 
 function runsLine(entries: MigratePlan['deploy']['migrate_pre']): string[] {

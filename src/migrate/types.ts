@@ -8,6 +8,7 @@ import type { Host } from '../remote/host.js';
 import type { RegistryAuth } from '../remote/docker-ops.js';
 import type { RollbackSelection } from './graph/rollback-set.js';
 import type { MigrationMetadata } from './raw/dependencies.js';
+import type { StepFinding } from './orchestrate/migration-plan.js';
 
 export const MIGRATION_STATES = ['applied', 'pending', 'failed', 'drifted'] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
@@ -34,10 +35,15 @@ export interface MigrationEntry {
   checksum?: string;
   /** Raw: the file that reverts it, when there is one. */
   down_file?: string;
+  /** Raw: marked post-deploy (or under post/): a deploy applies it after the rollout. */
+  post_deploy?: true;
   /** Raw: ids this migration needs applied first (only when it declares any). */
   depends_on?: string[];
   /** Raw: description, affected tables, risk level, estimated duration (only when given). */
   metadata?: MigrationMetadata;
+  /** Raw, in `migrate plan`: the risk lint's findings in the file (not accepted / accepted with a reason). */
+  findings?: StepFinding[];
+  accepted?: (StepFinding & { reason: string })[];
 }
 
 /** What `plan()` read from the database. */

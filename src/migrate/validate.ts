@@ -14,6 +14,8 @@ import { SqlParseError, lineOf, splitStatements } from './raw/sql-statements.js'
 import { resolveCommand } from './raw/state.js';
 import type { DatabaseState } from './types.js';
 import { UserError } from '../errors.js';
+import { lintFile, newLintMemory } from './risk/lint.js';
+import { rawTransaction } from './risk/sources.js';
 
 export type ValidationReport =
   | { checked: true; files: number; problems: string[]; warnings: string[] }
@@ -71,6 +73,14 @@ export async function validateRawMigrations(configDir: string, settings: EngineS
     problems.push(...(await checkSql(path.join(display, file.file), file.sql)));
     if (file.down) problems.push(...(await checkSql(path.join(display, file.down.file), await readFile(file.down.path, 'utf8'))));
     else (options.strict ? problems : warnings).push(missingDown(display, file));
+  }
+  // The risk lint's findings are warnings here (`migrate lint` and deploy's guard decide on them);
+  // SQL that does not parse is already a problem above.
+  const memory = newLintMemory();
+  for (const file of files) {
+    const linted = await lintFile({ path: path.join(display, file.file), sql: file.sql, transaction: rawTransaction(file.sql) }, memory);
+    for (const finding of linted.findings) warnings.push(`${linted.path}:${finding.line}: risk: ${finding.rule} (${finding.class}): ${finding.message} — fix: ${finding.fix}`);
+    problems.push(...linted.problems.filter((problem) => !problem.includes('SQL does not parse')));
   }
   return { checked: true, files: files.length, problems, warnings };
 }

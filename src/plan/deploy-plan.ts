@@ -31,6 +31,11 @@ export interface PlannedMigration {
   /** raw: PostgreSQL lock_timeout while migrating, and how often a migration that hit it is retried. */
   statement_lock_timeout_ms?: number | undefined;
   lock_retries?: number | undefined;
+  /**
+   * raw, pre_deploy database: `pre` in migrate_pre applies all but the migrations marked post-deploy
+   * (`-- stagecraft:post-deploy`, or under post/); `post` in migrate_post applies only those.
+   */
+  only?: 'pre' | 'post' | undefined;
 }
 
 export interface PlannedHostRollout {

@@ -22,7 +22,7 @@ function phaseLines(phase: PlannedPhase, plan: DeployPlan): string[] {
     case 'migrate_post': {
       const lines = phase.migrations.map((m) =>
         m.engine === 'raw'
-          ? `  ${m.database} [raw] through ${m.host}: ${describeApply({ engine: 'raw', path: m.path })}, timeout ${seconds(m.timeout_ms)}`
+          ? `  ${m.database} [raw] through ${m.host}: ${m.only === 'post' ? 'the migrations marked post-deploy' : describeApply({ engine: 'raw', path: m.path })}${m.only === 'pre' ? ' (except those marked post-deploy)' : ''}, timeout ${seconds(m.timeout_ms)}`
           : `  ${m.database} [${m.engine}] on ${m.host}: ${m.command.join(' ') || '(image default command)'} in ${m.container}, timeout ${seconds(m.timeout_ms)}`,
       );
       for (const skipped of phase.not_run) lines.push(`  ${skipped.database}: not run (${skipped.reason})`);

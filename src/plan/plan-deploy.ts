@@ -70,11 +70,14 @@ function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_de
       notRun.push({ database, reason: 'strategy manual: run it with `stagecraft migrate run`' });
       continue;
     }
-    if (dbStrategy !== strategy) continue;
+    // A raw pre_deploy database can move single migrations after the rollout (expand before it, contract after).
+    const split = spec.migrations.engine === 'raw' && dbStrategy === 'pre_deploy';
+    if (dbStrategy !== strategy && !(split && strategy === 'post_deploy')) continue;
     migrations.push({
       database,
       engine: spec.migrations.engine,
-      strategy,
+      strategy: dbStrategy,
+      ...(split ? { only: strategy === 'pre_deploy' ? ('pre' as const) : ('post' as const) } : {}),
       host: primary,
       container: migrationContainerName(config.service, database, version),
       command: applyCommand(spec.migrations),

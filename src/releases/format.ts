@@ -92,6 +92,7 @@ export function formatReleaseDetail(release: Release, options: { isCurrent: bool
           step.estimated_duration ? `estimated ${printable(step.estimated_duration)}` : '',
         ].filter(Boolean);
         out.push(`    ${step.outcome.padEnd(8)} ${printable(step.id)}${about.length ? `  ${about.join(' · ')}` : ''}`);
+        for (const accepted of step.accepted ?? []) out.push(`      accepted ${printable(accepted.rule)} (line ${accepted.line}): ${printable(accepted.reason)}`);
       }
     } else if (migration.applied.length > 0) out.push(`    applied: ${migration.applied.map(printable).join(', ')}`);
     if (migration.log_tail.length > 0) {

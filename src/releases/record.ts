@@ -50,6 +50,8 @@ export interface MigrationStepRecord {
   affects_tables?: string[];
   risk_level?: string;
   estimated_duration?: string;
+  /** Risk-lint findings accepted by `-- stagecraft:allow RULE reason`, with the reason. */
+  accepted?: { rule: string; line: number; reason: string }[];
 }
 
 export interface MigrationRecord {

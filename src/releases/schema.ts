@@ -50,6 +50,7 @@ const migrationStepSchema = z.strictObject({
   affects_tables: z.array(z.string()).optional(),
   risk_level: z.string().optional(),
   estimated_duration: z.string().optional(),
+  accepted: z.array(z.strictObject({ rule: nonEmpty, line: z.number().int().positive(), reason: z.string() })).optional(),
 });
 
 const migrationSchema = z.strictObject({

@@ -20,7 +20,8 @@ import { applyMigrationCommand, failureOf } from '../../apply/migration-commands
 import type { ExecutionResult } from '../../migrate/orchestrate/execute.js';
 import { assembleMigrationPlan, planDatabaseRollback, planDatabaseRun } from '../../migrate/orchestrate/migration-plan.js';
 import type { DatabaseInput, MigrationPlan } from '../../migrate/orchestrate/migration-plan.js';
-import { formatMigrationPlan, highRiskLines } from '../../migrate/orchestrate/format-migration-plan.js';
+import { findingLines, formatMigrationPlan, highRiskLines } from '../../migrate/orchestrate/format-migration-plan.js';
+import { lintEntries, lintPlan } from '../../migrate/risk/guard.js';
 import { readStates } from '../../migrate/orchestrate/read-states.js';
 import type { ReadState } from '../../migrate/orchestrate/read-states.js';
 import type { RollbackSelection } from '../../migrate/graph/rollback-set.js';
@@ -31,7 +32,7 @@ import { databaseStatus, formatHistory, formatStatus } from '../../migrate/statu
 import type { DatabaseStatus } from '../../migrate/status.js';
 import { createRawMigration } from '../../migrate/new/create.js';
 import { firstEnvironment } from '../../migrate/new/config-environment.js';
-import { confirmEnvironment } from '../confirm.js';
+import { confirmAction, confirmEnvironment } from '../confirm.js';
 import type { CommonOptions } from '../context.js';
 import { durationOption, loadForCommand, storeFileFor } from '../context.js';
 
@@ -181,7 +182,9 @@ function targetsFor(session: Session, databases: readonly string[], image: Image
 
 /** Reads every target's state into the plan `migrate plan` and `migrate run --dry-run` print. */
 async function readPlan(loaded: LoadedConfig, targets: readonly EngineTarget[], image: ImageChoice): Promise<MigratePlan> {
-  const plans = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
+  const read = await readDatabasePlans(targets.map((target) => ({ target, strategy: loaded.config.databases[target.database]!.migrations.strategy })));
+  const plans = [];
+  for (const [index, plan] of read.entries()) plans.push({ ...plan, migrations: await lintEntries(plan.migrations, loaded.dir, targets[index]!.migrations, loaded.environment) });
   return assemblePlan({ service: loaded.config.service, environment: loaded.environment, image: image.shown, image_note: image.note }, plans);
 }
 
@@ -236,13 +239,16 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const out = options.json ? process.stderr : process.stdout;
     const targets = targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`));
     const states = await readStates(targets);
-    const plan = assembleMigrationPlan(
-      { kind: 'run', service: loaded.config.service, environment: loaded.environment, image: image.shown, to: options.to },
-      targets.map((target) => planDatabaseRun(inputOf(loaded, target, states), loaded.environment, { to: options.to })),
-    );
+    const databasePlans = [];
+    for (const target of targets) {
+      const databasePlan = planDatabaseRun(inputOf(loaded, target, states), loaded.environment, { to: options.to });
+      databasePlans.push(await lintPlan(databasePlan, loaded.dir, target.migrations, loaded.environment));
+    }
+    const plan = assembleMigrationPlan({ kind: 'run', service: loaded.config.service, environment: loaded.environment, image: image.shown, to: options.to }, databasePlans);
     if (options.dryRun) return printPlan(plan, options.json);
     refuseUnreadable(plan);
     for (const line of highRiskLines(plan.high_risk)) out.write(`${line}\n`);
+    await confirmFindings(plan, options.yes, out);
     await confirmEnvironment(loaded, `migrate ${databases.join(', ')} on ${loaded.environment}`, options.yes);
     const result = await applyMigrationCommand(session, {
       plan,
@@ -258,6 +264,19 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const failure = failureOf(result, plan);
     if (failure) throw failure;
   });
+}
+
+/**
+ * Outside a deploy nothing is refused for its risk: the lint's findings are shown, and a destructive
+ * or incompatible one needs a person's "yes" (or --yes in scripts).
+ */
+async function confirmFindings(plan: MigrationPlan, yes: boolean, out: NodeJS.WritableStream): Promise<void> {
+  const flagged = plan.databases.flatMap((database) => (database.steps ?? []).filter((step) => step.findings?.length).map((step) => ({ database: database.database, step })));
+  if (flagged.length === 0) return;
+  out.write('the risk lint found (see `stagecraft migrate lint`):\n');
+  for (const { database, step } of flagged) out.write(`${[`  ${database}: ${step.file ?? step.id}`, ...findingLines(step)].join('\n')}\n`);
+  const breaking = flagged.filter(({ step }) => step.findings!.some((finding) => finding.class !== 'locking'));
+  if (breaking.length > 0) await confirmAction(`apply ${breaking.length} migration(s) with destructive or incompatible statements`, yes);
 }
 
 function inputOf(loaded: LoadedConfig, target: EngineTarget, states: ReadonlyMap<string, ReadState>): DatabaseInput {

@@ -236,7 +236,8 @@ function plannedSteps(target: EngineTarget, runnable: readonly RawMigrationFile[
   const gone = planned.filter((id) => !byId.has(id));
   if (gone.length > 0) target.log(`note: ${gone.join(', ')} no longer pending (applied since the plan was read): skipped`);
   const listed = new Set(planned);
-  const unplanned = runnable.filter((file) => !listed.has(file.id)).map((file) => file.id);
+  // A deploy's migrate_pre leaves the post-deploy migrations for migrate_post: no news.
+  const unplanned = runnable.filter((file) => !listed.has(file.id) && !file.post_deploy).map((file) => file.id);
   if (unplanned.length > 0) target.log(`note: ${unplanned.join(', ')} not in the plan: left pending`);
   return planned.flatMap((id) => byId.get(id) ?? []);
 }

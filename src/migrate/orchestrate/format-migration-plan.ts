@@ -20,6 +20,14 @@ function stepLine(step: MigrationStep): string {
   return `  ${flag}${step.direction === 'up' ? 'apply ' : 'revert'} ${step.id}${step.retry ? ' (failed before: retried)' : ''}${about ? `  ${about}` : ''}`;
 }
 
+/** The risk lint's findings under a step: `✖ line 3: drop-column (destructive) … — fix: …`. */
+export function findingLines(step: MigrationStep): string[] {
+  return [
+    ...(step.findings ?? []).map((f) => `      ✖ line ${f.line}: ${f.rule} (${f.class}): ${f.message} — fix: ${f.fix}`),
+    ...(step.accepted ?? []).map((f) => `      ✓ line ${f.line}: ${f.rule} (${f.class}) accepted: ${f.reason}`),
+  ];
+}
+
 function databaseLines(plan: DatabaseRunPlan, kind: MigrationPlan['kind']): string[] {
   const phase = plan.phase === 'manual' ? 'manual' : `${plan.strategy} → ${plan.phase}`;
   const head = `${plan.database} [${plan.engine}, ${phase}]`;
@@ -29,7 +37,7 @@ function databaseLines(plan: DatabaseRunPlan, kind: MigrationPlan['kind']): stri
   else if (plan.blocked) lines.push(`${head}: refuses: ${plan.blocked}`);
   else if (plan.steps === null) lines.push(`${head}: runs the tool, which applies whatever it finds pending`);
   else if (plan.steps.length === 0) lines.push(`${head}: nothing to ${verb}`);
-  else lines.push(`${head}: would ${verb} ${plan.steps.length}`, ...plan.steps.map(stepLine));
+  else lines.push(`${head}: would ${verb} ${plan.steps.length}`, ...plan.steps.flatMap((step) => [stepLine(step), ...findingLines(step)]));
   for (const note of plan.notes) lines.push(`  note: ${note}`);
   return lines;
 }

@@ -31,6 +31,18 @@ export interface MigrationStep {
   estimated_duration?: string;
   /** It failed before and runs again. */
   retry?: true;
+  /** Raw: what the risk lint found in the file (see src/migrate/risk), not accepted… */
+  findings?: StepFinding[];
+  /** …and accepted by `-- stagecraft:allow RULE reason`. */
+  accepted?: (StepFinding & { reason: string })[];
+}
+
+export interface StepFinding {
+  rule: string;
+  class: 'destructive' | 'incompatible' | 'locking';
+  line: number;
+  message: string;
+  fix: string;
 }
 
 export interface DatabaseRunPlan {
@@ -104,7 +116,20 @@ export interface DatabaseInput {
 }
 
 /** Pure: what a run applies to one database: its pending (and failed) migrations, up to `to`. */
-export function planDatabaseRun(input: DatabaseInput, environment: string, options: { to?: string | undefined; phase?: MigrationPhase } = {}): DatabaseRunPlan {
+export interface RunPlanOptions {
+  to?: string | undefined;
+  /** The deploy phase this plan is for (default: the strategy's). */
+  phase?: MigrationPhase;
+  /** A deploy's share of a split database: all but the post-deploy migrations (`pre`), or only them (`post`). */
+  only?: 'pre' | 'post' | undefined;
+}
+
+/** The phase a migration runs in: a post-deploy one of a pre_deploy database goes after the rollout. */
+function stepPhase(entry: MigrationEntry, phase: MigrationPhase): MigrationPhase {
+  return phase === 'migrate_pre' && entry.post_deploy ? 'migrate_post' : phase;
+}
+
+export function planDatabaseRun(input: DatabaseInput, environment: string, options: RunPlanOptions = {}): DatabaseRunPlan {
   const { database, engine, strategy, state } = input;
   const phase = options.phase ?? phaseOf(strategy);
   const head = { database, engine, strategy, phase, direction: 'up' as const, notes: [...state.notes] };
@@ -119,7 +144,8 @@ export function planDatabaseRun(input: DatabaseInput, environment: string, optio
     const upTo = new Set(state.migrations.slice(0, index + 1).map((m) => m.id));
     pending = pending.filter((m) => upTo.has(m.id));
   }
-  return { ...head, steps: pending.map((entry) => stepOf(entry, 'up', phase)) };
+  if (options.only !== undefined) pending = pending.filter((m) => (m.post_deploy === true) === (options.only === 'post'));
+  return { ...head, steps: pending.map((entry) => stepOf(entry, 'up', options.phase ?? stepPhase(entry, phase))) };
 }
 
 /**

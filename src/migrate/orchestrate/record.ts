@@ -24,6 +24,7 @@ function stepRecord(outcome: MigrationOutcome, planned: MigrationStep | undefine
     ...(planned?.affects_tables !== undefined ? { affects_tables: planned.affects_tables } : {}),
     ...(planned?.risk_level ? { risk_level: planned.risk_level } : {}),
     ...(planned?.estimated_duration !== undefined ? { estimated_duration: planned.estimated_duration } : {}),
+    ...(planned?.accepted?.length ? { accepted: planned.accepted.map(({ rule, line, reason }) => ({ rule, line, reason })) } : {}),
   };
 }
 

@@ -21,6 +21,11 @@ export const NO_TRANSACTION_MARKER = '-- stagecraft:no-transaction';
 
 export const ENVIRONMENTS_FILE = 'environments.json';
 
+/** A leading comment line that moves a pre_deploy database's migration after the rollout (migrate_post). */
+export const POST_DEPLOY_MARKER = '-- stagecraft:post-deploy';
+/** Files under `<path>/post/` run after the rollout too, as if marked. */
+export const POST_DEPLOY_DIR = 'post';
+
 export interface RawMigrationFile {
   /** `0001_create_users` */
   id: string;
@@ -34,6 +39,8 @@ export interface RawMigrationFile {
   down?: { file: string; path: string } | undefined;
   /** Set for a file that belongs to one environment only. */
   environment?: string | undefined;
+  /** Marked `-- stagecraft:post-deploy` or under `post/`: a deploy runs it in migrate_post. */
+  post_deploy: boolean;
   /** Ids (resolved) this migration needs applied first. */
   depends_on: string[];
   metadata: MigrationMetadata;
@@ -54,6 +61,17 @@ export function checksumOf(content: Buffer | string): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
+/** True when one of the file's leading comment lines is the post-deploy marker. */
+export function hasPostDeployMarker(sql: string): boolean {
+  for (const line of sql.replace(/^\uFEFF/, '').split('\n')) {
+    const text = line.trim();
+    if (text === '') continue;
+    if (!text.startsWith('--')) return false;
+    if (text === POST_DEPLOY_MARKER) return true;
+  }
+  return false;
+}
+
 /** True when the file's first line is the no-transaction marker. */
 export function isNoTransaction(sql: string): boolean {
   const firstLine = sql.replace(/^\uFEFF/, '').split('\n', 1)[0] ?? '';
@@ -69,6 +87,8 @@ interface Candidate {
   /** Relative to the migrations directory. */
   relative: string;
   environment: string | undefined;
+  /** Under post/. */
+  post?: boolean;
 }
 
 interface UpFile {
@@ -77,6 +97,7 @@ interface UpFile {
   relative: string;
   layout: RawLayout;
   environment: string | undefined;
+  post: boolean;
 }
 
 export async function readMigrationSet(dir: string, displayDir: string, options: ReadMigrationOptions = {}): Promise<RawMigrationSet> {
@@ -91,14 +112,15 @@ export async function readMigrationSet(dir: string, displayDir: string, options:
   }
   const problems: string[] = [];
   const candidates: Candidate[] = names.filter((name) => name.endsWith('.sql')).map((name) => ({ relative: name, environment: undefined }));
-  if (options.environment !== undefined) {
+  if (options.environment !== undefined && options.environment !== POST_DEPLOY_DIR) {
     candidates.push(...(await environmentCandidates(dir, displayDir, names, options.environment, problems)));
   }
+  if (names.includes(POST_DEPLOY_DIR)) candidates.push(...(await sqlFilesIn(dir, POST_DEPLOY_DIR)).map((relative) => ({ relative, environment: undefined, post: true })));
 
   const ups = new Map<string, UpFile>();
   const downs = new Map<string, string>();
   const byNumber = new Map<bigint, string>();
-  for (const { relative, environment } of candidates.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0))) {
+  for (const { relative, environment, post } of candidates.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0))) {
     const named = classifyFileName(path.basename(relative));
     if (named.kind === 'bad') {
       problems.push(`${printableText(relative)}: ${EXPECTED_NAMES}`);
@@ -124,7 +146,7 @@ export async function readMigrationSet(dir: string, displayDir: string, options:
       continue;
     }
     byNumber.set(named.number, relative);
-    ups.set(named.id, { id: named.id, number: named.number, relative, layout: named.layout, environment });
+    ups.set(named.id, { id: named.id, number: named.number, relative, layout: named.layout, environment, post: post === true });
   }
   for (const [id, down] of downs) {
     if (!ups.has(id)) problems.push(`${down}: no ${id}.sql (or ${id}.up.sql) to go with it`);
@@ -142,15 +164,17 @@ export async function readMigrationSet(dir: string, displayDir: string, options:
       const filePath = path.join(dir, up.relative);
       const content = await readFile(filePath);
       const down = downs.get(up.id);
+      const sql = content.toString('utf8');
       return {
         id: up.id,
         file: up.relative,
         number: up.number,
         path: filePath,
         checksum: checksumOf(content),
-        sql: content.toString('utf8'),
+        sql,
         down: down === undefined ? undefined : { file: down, path: path.join(dir, down) },
         environment: up.environment,
+        post_deploy: up.post || hasPostDeployMarker(sql),
         depends_on: [],
         metadata: {},
       };
@@ -215,15 +239,19 @@ async function environmentCandidates(dir: string, displayDir: string, names: rea
     }
     return found;
   }
-  const envDir = path.join(dir, environment);
+  return (await sqlFilesIn(dir, environment)).map((relative) => ({ relative, environment }));
+}
+
+/** `<sub>/*.sql` relative to `dir`; nothing when `<sub>` is not a directory. */
+async function sqlFilesIn(dir: string, sub: string): Promise<string[]> {
   let entries: string[];
   try {
-    if (!(await stat(envDir)).isDirectory()) return [];
-    entries = await readdir(envDir);
+    if (!(await stat(path.join(dir, sub))).isDirectory()) return [];
+    entries = await readdir(path.join(dir, sub));
   } catch {
     return [];
   }
-  return entries.filter((name) => name.endsWith('.sql')).map((name) => ({ relative: path.join(environment, name), environment }));
+  return entries.filter((name) => name.endsWith('.sql')).map((name) => path.join(sub, name));
 }
 
 async function readDependenciesFile(dir: string, displayDir: string): Promise<DeclaredDependencies> {

@@ -57,9 +57,10 @@ function runningEntry(base: { id: string; file?: string }, row: TrackingRow, loc
 }
 
 /** What the file says about itself: checksum, and dependencies and metadata where it declares any. */
-function fileFacts(file: RawMigrationFile): Pick<MigrationEntry, 'checksum' | 'down_file' | 'depends_on' | 'metadata'> {
+function fileFacts(file: RawMigrationFile): Pick<MigrationEntry, 'checksum' | 'down_file' | 'post_deploy' | 'depends_on' | 'metadata'> {
   return {
     checksum: file.checksum,
+    ...(file.post_deploy ? { post_deploy: true as const } : {}),
     ...(file.down ? { down_file: file.down.file } : {}),
     ...(file.depends_on.length > 0 ? { depends_on: file.depends_on } : {}),
     ...(Object.keys(file.metadata).length > 0 ? { metadata: file.metadata } : {}),

@@ -9,7 +9,7 @@ import { databaseStatus, formatHistory, formatStatus, lastExecution } from '../.
 
 function file(id: string): RawMigrationFile {
   const sql = `-- ${id}`;
-  return { id, file: `${id}.sql`, number: BigInt(id.split('_')[0]!), path: `/db/${id}.sql`, checksum: checksumOf(sql), sql, depends_on: [], metadata: {} };
+  return { id, file: `${id}.sql`, number: BigInt(id.split('_')[0]!), path: `/db/${id}.sql`, checksum: checksumOf(sql), sql, depends_on: [], metadata: {}, post_deploy: false };
 }
 
 function row(id: string, status: TrackingStatus, at = '2026-11-22T10:00:00Z', extra: Partial<TrackingRow> = {}): TrackingRow {

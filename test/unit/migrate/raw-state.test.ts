@@ -5,7 +5,7 @@ import { rawState } from '../../../src/migrate/raw/state.js';
 import type { TrackingRow, TrackingStatus } from '../../../src/migrate/raw/tracking.js';
 
 function file(id: string, sql = `-- ${id}`): RawMigrationFile {
-  return { id, file: `${id}.sql`, number: BigInt(id.split('_')[0]!), path: `/db/${id}.sql`, checksum: checksumOf(sql), sql, depends_on: [], metadata: {} };
+  return { id, file: `${id}.sql`, number: BigInt(id.split('_')[0]!), path: `/db/${id}.sql`, checksum: checksumOf(sql), sql, depends_on: [], metadata: {}, post_deploy: false };
 }
 
 function row(id: string, status: TrackingStatus, sql = `-- ${id}`, error: string | null = null): TrackingRow {
