@@ -125,7 +125,8 @@ export function buildProgram(): Command {
     .option('--json', 'print the plan (with --dry-run) or the release record as JSON', false)
     .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
     .option('-y, --yes', 'approve environments that have require_approval', false)
-    .action(async (opts: { to: string; dryRun: boolean; json: boolean; lockWait?: string; yes: boolean }, cmd: Command) => {
+    .option('--force', 'roll back even past destructive or incompatible migrations applied since that release', false)
+    .action(async (opts: { to: string; dryRun: boolean; json: boolean; lockWait?: string; yes: boolean; force: boolean }, cmd: Command) => {
       const { runRollback } = await import('./commands/rollback.js');
       return runRollback({ ...globals(cmd), ...opts });
     });

@@ -50,6 +50,8 @@ export interface MigrationStepRecord {
   affects_tables?: string[];
   risk_level?: string;
   estimated_duration?: string;
+  /** What the risk lint found in the migration (accepted or not): a rollback past it checks these. */
+  risk?: { rule: string; class: string }[];
   /** Risk-lint findings accepted by `-- stagecraft:allow RULE reason`, with the reason. */
   accepted?: { rule: string; line: number; reason: string }[];
 }
@@ -67,6 +69,22 @@ export interface MigrationRecord {
   steps?: MigrationStepRecord[];
   duration_ms?: number;
   /** Last lines of the engine's output (redacted). */
+  log_tail: string[];
+  error?: string;
+}
+
+export const BACKUP_STATUSES = ['completed', 'failed'] as const;
+
+/** A backup run before migrations (`databases.X.backup`). */
+export interface BackupRecord {
+  database: string;
+  status: (typeof BACKUP_STATUSES)[number];
+  /** Why it ran: `when: always (…)` or `destructive: 0002_drop (drop-column)`. */
+  reason: string;
+  /** `STAGECRAFT_BACKUP_NAME`, the name the command gives its dump. */
+  name?: string;
+  duration_ms: number;
+  /** Last lines of the backup container's output (redacted). */
   log_tail: string[];
   error?: string;
 }
@@ -94,6 +112,8 @@ export interface Release {
   phases: Record<PhaseName, PhaseRecord>;
   hosts: HostRecord[];
   migrations: MigrationRecord[];
+  /** Backups run before migrations, in order (absent in records without any). */
+  backups?: BackupRecord[];
   /** The environment's current release when this one started. */
   previous_id?: string;
   /** For `kind: "rollback"`: the release whose version this one restores. */

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import {
+  BACKUP_STATUSES,
   HOST_STATUSES,
   MIGRATION_STATUSES,
   MIGRATION_STEP_OUTCOMES,
@@ -50,6 +51,7 @@ const migrationStepSchema = z.strictObject({
   affects_tables: z.array(z.string()).optional(),
   risk_level: z.string().optional(),
   estimated_duration: z.string().optional(),
+  risk: z.array(z.strictObject({ rule: nonEmpty, class: nonEmpty })).optional(),
   accepted: z.array(z.strictObject({ rule: nonEmpty, line: z.number().int().positive(), reason: z.string() })).optional(),
 });
 
@@ -61,6 +63,16 @@ const migrationSchema = z.strictObject({
   applied: z.array(z.string()),
   steps: z.array(migrationStepSchema).optional(),
   duration_ms: z.number().int().nonnegative().optional(),
+  log_tail: z.array(z.string()),
+  error: z.string().optional(),
+});
+
+const backupSchema = z.strictObject({
+  database: nonEmpty,
+  status: z.enum(BACKUP_STATUSES),
+  reason: z.string(),
+  name: z.string().optional(),
+  duration_ms: z.number().int().nonnegative(),
   log_tail: z.array(z.string()),
   error: z.string().optional(),
 });
@@ -87,6 +99,7 @@ const releaseSchema: z.ZodType<Release> = z.strictObject({
   }),
   hosts: z.array(hostSchema),
   migrations: z.array(migrationSchema),
+  backups: z.array(backupSchema).optional(),
   previous_id: z.string().optional(),
   rollback_of: z.string().optional(),
 });

@@ -72,6 +72,28 @@ describe('expand/contract guard on deploy', () => {
     expect(await servedVersion(HOST, PORT)).toBe('v2');
   });
 
+  it('rollback to v1 after the DROP COLUMN: exit 2 naming migration and release (the dry run shows it); --force proceeds', async () => {
+    const releases = await project.releases();
+    const v1 = releases.find((r) => r.version === 'v1' && r.status === 'completed')!;
+    const v2 = releases.find((r) => r.version === 'v2' && r.status === 'completed')!;
+    expect(v2.migrations.flatMap((m) => m.steps ?? []).find((s) => s.id === '0002_drop_legacy')?.risk).toEqual([{ rule: 'drop-column', class: 'destructive' }]);
+
+    const preview = await project.run('rollback', '--to', v1.id, '--dry-run');
+    expect(preview.exitCode, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain(`${v2.id} (v2) applied guard: 0002_drop_legacy (drop-column, destructive)`);
+    expect(preview.stdout).toContain('a rollback refuses (exit 2) unless --force');
+
+    const refused = await project.run('rollback', '--to', v1.id);
+    expect(refused.exitCode, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`cannot roll back to ${v1.id} (v1): since it was deployed, ${v2.id} (v2) applied guard: 0002_drop_legacy (drop-column, destructive)`);
+    expect(await project.releases()).toHaveLength(releases.length);
+    expect(await servedVersion(HOST, PORT)).toBe('v2');
+
+    const forced = await project.run('rollback', '--to', v1.id, '--force');
+    expect(forced.exitCode, forced.stdout + forced.stderr).toBe(0);
+    expect(await servedVersion(HOST, PORT)).toBe('v1');
+  });
+
   it('accepted with -- stagecraft:allow: it runs before the rollout and the reason is recorded in the release', async () => {
     const reason = 'no release ever read nickname';
     await project.writeFile('db/guard/0003_drop_nickname.sql', `-- stagecraft:allow drop-column ${reason}\nALTER TABLE accounts DROP COLUMN nickname;\n`);

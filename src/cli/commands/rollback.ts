@@ -5,7 +5,9 @@ import { planDeploy } from '../../plan/plan-deploy.js';
 import { formatPlan } from '../../plan/format-plan.js';
 import { runPipeline } from '../../apply/pipeline.js';
 import { ReleaseStore, unknownReleaseError } from '../../releases/store.js';
-import { UserError } from '../../errors.js';
+import { RefusedError, UserError } from '../../errors.js';
+import { describeSchemaChanges, schemaChangesSince } from '../../releases/schema-since.js';
+import type { SchemaChange } from '../../releases/schema-since.js';
 import type { Release } from '../../releases/record.js';
 import { confirmEnvironment } from '../confirm.js';
 import { printOutcome } from '../outcome.js';
@@ -16,6 +18,8 @@ export interface RollbackOptions extends CommonOptions {
   json: boolean;
   lockWait?: string;
   yes: boolean;
+  /** Roll back past destructive or incompatible migrations. */
+  force: boolean;
 }
 
 export function resolveRollbackTarget(releases: readonly Release[], environment: string, to: string): Release {
@@ -40,6 +44,19 @@ export function resolveRollbackTarget(releases: readonly Release[], environment:
   return target;
 }
 
+function schemaCheckText(target: Release, changes: readonly SchemaChange[], force: boolean): string {
+  if (changes.length === 0) return `schema check: no destructive or incompatible migration was applied after ${target.id}`;
+  const lines = describeSchemaChanges(changes).map((line) => `  ${line}`);
+  return [`schema check: since ${target.id} (${target.version}) was deployed:`, ...lines, force ? '  --force: rolling back anyway' : '  a rollback refuses (exit 2) unless --force'].join('\n');
+}
+
+function schemaRefusal(target: Release, changes: readonly SchemaChange[]): RefusedError {
+  return new RefusedError(
+    `cannot roll back to ${target.id} (${target.version}): since it was deployed, ${describeSchemaChanges(changes).join('; ')}; ${target.version}'s image may read what is gone; nothing was changed`,
+    { hint: 'roll forward with a fix instead, or pass --force if that version does not use what changed' },
+  );
+}
+
 export async function runRollback(options: RollbackOptions): Promise<void> {
   const loaded = await loadForCommand(options);
   const lockWaitMs = durationOption('--lock-wait', options.lockWait);
@@ -53,10 +70,13 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
     // The recorded digest: the bytes are exactly what ran before.
     rollback: { of: target.id, image: recordedImageRef(target.image) },
   });
+  const changes = schemaChangesSince(releases, target);
   if (options.dryRun) {
-    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    const check = { schema_changes_since: changes, refused: changes.length > 0 && !options.force };
+    process.stdout.write(options.json ? `${JSON.stringify({ ...plan, schema_check: check }, null, 2)}\n` : `${formatPlan(plan)}\n\n${schemaCheckText(target, changes, options.force)}\n`);
     return;
   }
+  if (changes.length > 0 && !options.force) throw schemaRefusal(target, changes);
   await confirmEnvironment(loaded, `roll ${plan.environment} back to ${target.id} (${target.version})`, options.yes);
   const reporter = await createReporter(loaded, { verbose: options.verbose === true, json: options.json, hosts: plan.hosts });
   const result = await runPipeline({ loaded, plan, storeFile, reporter, lockWaitMs }).finally(() => reporter.close());

@@ -24,8 +24,16 @@ function stepRecord(outcome: MigrationOutcome, planned: MigrationStep | undefine
     ...(planned?.affects_tables !== undefined ? { affects_tables: planned.affects_tables } : {}),
     ...(planned?.risk_level ? { risk_level: planned.risk_level } : {}),
     ...(planned?.estimated_duration !== undefined ? { estimated_duration: planned.estimated_duration } : {}),
+    ...riskOf(planned),
     ...(planned?.accepted?.length ? { accepted: planned.accepted.map(({ rule, line, reason }) => ({ rule, line, reason })) } : {}),
   };
+}
+
+/** Every rule the lint found in the step (accepted or not), once each, for the rollback check. */
+function riskOf(planned: MigrationStep | undefined): Pick<MigrationStepRecord, 'risk'> {
+  const all = [...(planned?.findings ?? []), ...(planned?.accepted ?? [])];
+  const unique = new Map(all.map((finding) => [`${finding.rule}/${finding.class}`, { rule: finding.rule, class: finding.class }]));
+  return unique.size > 0 ? { risk: [...unique.values()] } : {};
 }
 
 /** Pure: a deploy's entry in the release for one database's run. */
