@@ -12,6 +12,8 @@ export type {
   HostConfig,
   DatabaseConfig,
   MigrationsConfig,
+  BackupConfig,
+  BackupWhen,
   MigrationEngine,
   MigrationStrategy,
   RolloutConfig,

@@ -147,9 +147,27 @@ const migrationsSchema = z
     }
   });
 
+export const BACKUP_WHEN = ['destructive', 'always'] as const;
+/** `/host/dir:/container/dir`, optionally `:ro` or `:rw`: absolute paths, no colon inside. */
+const BIND_MOUNT = /^\/[^:]*:\/[^:]*(?::(?:ro|rw))?$/;
+
+const backupSchema = z
+  .strictObject({
+    image: nonEmpty().describe('image of the one-off backup container (e.g. postgres:16 for pg_dump)'),
+    command: argv().describe('argv list run in the container, e.g. [sh, -c, \'pg_dump "$DATABASE_URL" > /backups/$STAGECRAFT_BACKUP_NAME.sql\']; never run through a shell by stagecraft'),
+    when: z.enum(BACKUP_WHEN).default('destructive').describe('destructive: before a run with a destructive migration; always: before every run that applies something'),
+    timeout: duration().default('10m'),
+    volumes: z
+      .array(z.string().regex(BIND_MOUNT, 'must be "/host/dir:/container/dir" (absolute paths, optionally :ro or :rw)'))
+      .default([])
+      .describe('bind mounts on the primary host, so the dump lands there'),
+  })
+  .describe('a one-off container on the primary host that backs the database up before migrations; gets DATABASE_URL (secret, in its environment only)');
+
 const databaseSchema = z.strictObject({
   url: nonEmpty().describe('connection URL; secret: redacted in every output'),
   migrations: migrationsSchema,
+  backup: backupSchema.optional(),
 });
 
 const databasesSchema = z.record(
@@ -213,6 +231,8 @@ export type ResolvedConfig = z.output<typeof resolvedConfigSchema>;
 export type HostConfig = ResolvedConfig['hosts'][number];
 export type DatabaseConfig = ResolvedConfig['databases'][string];
 export type MigrationsConfig = DatabaseConfig['migrations'];
+export type BackupConfig = NonNullable<DatabaseConfig['backup']>;
+export type BackupWhen = (typeof BACKUP_WHEN)[number];
 export type MigrationEngine = (typeof MIGRATION_ENGINES)[number];
 export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
 export type RolloutConfig = ResolvedConfig['rollout'];

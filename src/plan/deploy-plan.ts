@@ -2,6 +2,8 @@
  * The deploy plan: everything `deploy` or `rollback` will do, as plain data, computed by pure
  * functions from the resolved config. `--dry-run` prints it; the executor in apply/ walks it.
  */
+import type { BackupSpec } from '../migrate/backup.js';
+
 export const PHASES = ['build', 'push', 'migrate_pre', 'rollout', 'migrate_post', 'finalize'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
@@ -36,6 +38,8 @@ export interface PlannedMigration {
    * (`-- stagecraft:post-deploy`, or under post/); `post` in migrate_post applies only those.
    */
   only?: 'pre' | 'post' | undefined;
+  /** `databases.X.backup`: run before the phase's migrations of this database when they call for it. */
+  backup?: BackupSpec | undefined;
 }
 
 export interface PlannedHostRollout {

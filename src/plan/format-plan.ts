@@ -1,8 +1,15 @@
 import type { DeployPlan, PlannedPhase } from './deploy-plan.js';
+import type { BackupSpec } from '../migrate/backup.js';
 import { describeApply } from '../migrate/engine-commands.js';
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** `backup before destructive migrations: IMAGE COMMAND…` (never the URL: it is in the container's environment). */
+export function backupLine(backup: BackupSpec): string {
+  const volumes = backup.volumes.length ? `, volumes ${backup.volumes.join(', ')}` : '';
+  return `backup before ${backup.when === 'always' ? 'every run' : 'destructive migrations'}: ${backup.image} ${backup.command.join(' ')} (timeout ${seconds(backup.timeout_ms)}${volumes})`;
 }
 
 function phaseLines(phase: PlannedPhase, plan: DeployPlan): string[] {
@@ -20,11 +27,12 @@ function phaseLines(phase: PlannedPhase, plan: DeployPlan): string[] {
       return [`  docker push ${plan.image}${phase.registry ? ` (login to ${phase.registry})` : ''}`];
     case 'migrate_pre':
     case 'migrate_post': {
-      const lines = phase.migrations.map((m) =>
+      const lines = phase.migrations.flatMap((m) => [
         m.engine === 'raw'
           ? `  ${m.database} [raw] through ${m.host}: ${m.only === 'post' ? 'the migrations marked post-deploy' : describeApply({ engine: 'raw', path: m.path })}${m.only === 'pre' ? ' (except those marked post-deploy)' : ''}, timeout ${seconds(m.timeout_ms)}`
           : `  ${m.database} [${m.engine}] on ${m.host}: ${m.command.join(' ') || '(image default command)'} in ${m.container}, timeout ${seconds(m.timeout_ms)}`,
-      );
+        ...(m.backup ? [`    ${backupLine(m.backup)}`] : []),
+      ]);
       for (const skipped of phase.not_run) lines.push(`  ${skipped.database}: not run (${skipped.reason})`);
       return lines.length ? lines : ['  nothing to run'];
     }

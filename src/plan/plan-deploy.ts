@@ -1,6 +1,7 @@
 import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRollout } from './deploy-plan.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { LOCAL_ADDRESS, parseDuration } from '../config/index.js';
+import { backupSpecOf } from '../migrate/backup.js';
 import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT, DEFAULT_STATEMENT_LOCK_TIMEOUT, DEFAULT_LOCK_RETRIES } from '../migrate/engine-commands.js';
 
 export interface PlanOptions {
@@ -91,6 +92,7 @@ function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_de
             lock_retries: spec.migrations.lock_retries ?? DEFAULT_LOCK_RETRIES,
           }
         : {}),
+      ...(spec.backup ? { backup: backupSpecOf(spec.backup) } : {}),
     });
   }
   return { migrations, notRun };

@@ -100,6 +100,19 @@ export function formatReleaseDetail(release: Release, options: { isCurrent: bool
       out.push(...migration.log_tail.map((line) => `      | ${printable(line)}`));
     }
   }
+
+  if (release.backups?.length) {
+    out.push('', 'backups');
+    for (const backup of release.backups) {
+      const summary = [printable(backup.database), backup.status, formatDuration(backup.duration_ms), ...(backup.name ? [printable(backup.name)] : [])];
+      out.push(`  ${summary.join('  ')}`, `    reason: ${oneLine(backup.reason)}`);
+      if (backup.error) out.push(`    error: ${oneLine(backup.error)}`);
+      if (backup.log_tail.length > 0) {
+        out.push('    log:');
+        out.push(...backup.log_tail.map((line) => `      | ${printable(line)}`));
+      }
+    }
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -28,6 +28,8 @@ export interface OneOffSpec {
   env?: Record<string, string>;
   labels?: Record<string, string>;
   network?: string;
+  /** Bind mounts, `/host/dir:/container/dir[:ro]`. */
+  binds?: string[];
   workingDir?: string;
   user?: string;
   timeoutMs: number;
@@ -173,7 +175,7 @@ export class DockerOps {
         OpenStdin: false,
         AttachStdout: true,
         AttachStderr: true,
-        HostConfig: { NetworkMode: spec.network, AutoRemove: false },
+        HostConfig: { NetworkMode: spec.network, AutoRemove: false, ...(spec.binds?.length ? { Binds: spec.binds } : {}) },
       }),
     );
     let primaryError: unknown;
