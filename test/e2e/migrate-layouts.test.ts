@@ -135,6 +135,11 @@ describe('raw migrations: dependency order, layouts, environment-specific sets',
       ['0002_account_plan', 'rolled_back'],
     ]);
     expect(await graph.query("SELECT to_regclass('plans') AS t")).toEqual([{ t: null }]);
+    const history = await project.run('migrate', 'history', '--database', 'graph', '--json');
+    expect(history.exitCode, history.stderr).toBe(0);
+    const events = (JSON.parse(history.stdout) as { databases: { events: { migration_id: string; event: string }[] }[] }).databases[0]!.events;
+    // Newest first: the dependent was reverted before what it depends on.
+    expect(events.filter((e) => e.event === 'rolled_back').map((e) => e.migration_id)).toEqual(['0003_plans', '0002_account_plan']);
 
     const again = await project.run('migrate', 'run', '--database', 'graph');
     expect(again.exitCode, again.stderr).toBe(0);
