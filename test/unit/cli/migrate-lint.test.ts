@@ -1,29 +1,26 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBuiltCli, writeTree } from '../../helpers/built-cli.js';
 
 /**
  * `migrate lint` through the built CLI: on a project's configured databases and on loose .sql files;
  * the text lines, the --json document's keys, and the exit codes (0 clean, 1 problems, 2 findings).
  */
-const bin = fileURLToPath(new URL('../../../bin/stagecraft.js', import.meta.url));
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sc-lint-cli-'));
-  await mkdir(join(dir, 'db'), { recursive: true });
-  await mkdir(join(dir, 'clean'), { recursive: true });
-  await mkdir(join(dir, 'loose'), { recursive: true });
-  await writeFile(join(dir, 'db/0001_accounts.sql'), 'CREATE TABLE accounts (id bigint, email text);\nCREATE INDEX accounts_email ON accounts (email);\n');
-  await writeFile(join(dir, 'db/0002_drop_legacy.sql'), '-- stagecraft:allow drop-table nothing has read it since release 40\nDROP TABLE legacy;\n\nALTER TABLE accounts ADD COLUMN plan text NOT NULL;\n');
-  await writeFile(join(dir, 'db/0002_drop_legacy.down.sql'), 'DROP TABLE accounts;\n');
-  await writeFile(join(dir, 'clean/0001_a.sql'), 'CREATE TABLE a (id bigint);\n');
-  await writeFile(join(dir, 'loose/ok.sql'), '-- stagecraft:no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n');
-  await writeFile(join(dir, 'loose/tx.sql'), 'CREATE INDEX CONCURRENTLY a_id ON a (id);\n');
-  await writeFile(join(dir, 'loose/broken.sql'), 'CREATE TABLE b (id int);\n\nALTER TABLE b ADD COLUMN;\n');
+  await writeTree(dir, {
+    'db/0001_accounts.sql': 'CREATE TABLE accounts (id bigint, email text);\nCREATE INDEX accounts_email ON accounts (email);\n',
+    'db/0002_drop_legacy.sql': '-- stagecraft:allow drop-table nothing has read it since release 40\nDROP TABLE legacy;\n\nALTER TABLE accounts ADD COLUMN plan text NOT NULL;\n',
+    'db/0002_drop_legacy.down.sql': 'DROP TABLE accounts;\n',
+    'clean/0001_a.sql': 'CREATE TABLE a (id bigint);\n',
+    'loose/ok.sql': '-- stagecraft:no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n',
+    'loose/tx.sql': 'CREATE INDEX CONCURRENTLY a_id ON a (id);\n',
+    'loose/broken.sql': 'CREATE TABLE b (id int);\n\nALTER TABLE b ADD COLUMN;\n',
+  });
   await writeFile(
     join(dir, 'stagecraft.yml'),
     `service: lint
@@ -50,9 +47,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function lint(args: string[]) {
-  const result = await execa(process.execPath, [bin, 'migrate', 'lint', ...args], { cwd: dir, reject: false, env: { CI: 'true', STAGECRAFT_ENV: '' }, stdin: 'ignore', timeout: 60_000 });
-  return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+function lint(args: string[]) {
+  return runBuiltCli(['migrate', 'lint', ...args], { cwd: dir, env: { STAGECRAFT_ENV: '' } });
 }
 
 describe('stagecraft migrate lint', () => {

@@ -1,25 +1,24 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBuiltCli, writeTree } from '../../helpers/built-cli.js';
 
 /**
  * `migrate validate` through the built CLI: warnings and exit codes, --strict, the --json document,
  * and --env reaching the databases (here one nobody listens for: a database problem, exit 4).
  */
-const bin = fileURLToPath(new URL('../../../bin/stagecraft.js', import.meta.url));
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sc-validate-cli-'));
-  await mkdir(join(dir, 'db/staging'), { recursive: true });
-  await writeFile(join(dir, 'db/0001_a.sql'), 'CREATE TABLE a (id int);\n');
-  await writeFile(join(dir, 'db/0001_a.down.sql'), 'DROP TABLE a;\n');
-  await writeFile(join(dir, 'db/0002_b.sql'), 'ALTER TABLE a ADD COLUMN b text;\n');
-  await writeFile(join(dir, 'db/staging/0005_demo.sql'), 'INSERT INTO a VALUES (1);\n');
-  await writeFile(join(dir, 'db/staging/0005_demo.down.sql'), 'DELETE FROM a;\n');
+  await writeTree(dir, {
+    'db/0001_a.sql': 'CREATE TABLE a (id int);\n',
+    'db/0001_a.down.sql': 'DROP TABLE a;\n',
+    'db/0002_b.sql': 'ALTER TABLE a ADD COLUMN b text;\n',
+    'db/staging/0005_demo.sql': 'INSERT INTO a VALUES (1);\n',
+    'db/staging/0005_demo.down.sql': 'DELETE FROM a;\n',
+  });
   await writeFile(
     join(dir, 'stagecraft.yml'),
     `service: valid
@@ -46,9 +45,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function validate(args: string[], STAGECRAFT_ENV = 'prod') {
-  const result = await execa(process.execPath, [bin, 'migrate', 'validate', ...args], { cwd: dir, reject: false, env: { CI: 'true', STAGECRAFT_ENV }, stdin: 'ignore', timeout: 60_000 });
-  return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+function validate(args: string[], STAGECRAFT_ENV = 'prod') {
+  return runBuiltCli(['migrate', 'validate', ...args], { cwd: dir, env: { STAGECRAFT_ENV } });
 }
 
 const MISSING_DOWN = 'db/0002_b.sql: no down file (db/0002_b.down.sql): `migrate rollback` cannot revert 0002_b';
@@ -123,8 +121,8 @@ describe('migrate validate (built CLI)', () => {
     expect(text.stdout).toContain('main: cannot check the database: cannot connect to 127.0.0.1:9');
     expect(text.stdout).toContain('tool [knex]: database not checked: engine knex keeps its own state');
 
-    const before = await execa(process.execPath, [bin, '--env', 'prod', 'migrate', 'validate', '--database', 'main'], { cwd: dir, reject: false, env: { CI: 'true', STAGECRAFT_ENV: 'staging' }, stdin: 'ignore' });
-    expect(before.exitCode, '--env typed before the command reaches the databases too').toBe(4);
+    const before = await runBuiltCli(['--env', 'prod', 'migrate', 'validate', '--database', 'main'], { cwd: dir, env: { STAGECRAFT_ENV: 'staging' } });
+    expect(before.code, '--env typed before the command reaches the databases too').toBe(4);
   });
 
   it('--env --strict: file and database problems are all printed; the files decide the exit code (1)', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { planDatabaseRun } from '../../../src/migrate/orchestrate/migration-plan
 import { guardRefusal, lintPlan, unsafeBeforeRollout } from '../../../src/migrate/risk/guard.js';
 import { rawState } from '../../../src/migrate/raw/state.js';
 import { ExitCode } from '../../../src/errors.js';
+import { writeTree } from '../../helpers/built-cli.js';
 
 /** Expand before the rollout, contract after it: post-deploy migrations and the guard, as data. */
 
@@ -18,10 +19,7 @@ afterAll(async () => {
 async function project(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sc-expand-'));
   made.push(dir);
-  for (const [name, sql] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, 'db', name)), { recursive: true });
-    await writeFile(path.join(dir, 'db', name), sql);
-  }
+  await writeTree(path.join(dir, 'db'), files);
   return dir;
 }
 
