@@ -6,6 +6,7 @@ import { formatPlan } from '../../plan/format-plan.js';
 import { runPipeline } from '../../apply/pipeline.js';
 import { confirmEnvironment } from '../confirm.js';
 import { printOutcome } from '../outcome.js';
+import { formatDeployLint, lintDeployFiles } from '../../migrate/risk/deploy-lint.js';
 
 export interface DeployOptions extends CommonOptions {
   version?: string;
@@ -24,7 +25,8 @@ export async function runDeploy(options: DeployOptions): Promise<void> {
   const plan = planDeploy(loaded.config, { environment: loaded.environment, version, commit, skipBuild: options.skipBuild });
 
   if (options.dryRun) {
-    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    const risk = await lintDeployFiles(loaded.dir, plan);
+    process.stdout.write(options.json ? `${JSON.stringify({ ...plan, risk_lint: risk }, null, 2)}\n` : `${formatPlan(plan)}\n${formatDeployLint(risk)}`);
     return;
   }
   await confirmEnvironment(loaded, `deploy ${plan.service} ${plan.version} to ${plan.environment}`, options.yes);

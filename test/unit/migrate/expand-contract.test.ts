@@ -2,12 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasPostDeployMarker, readMigrationFiles } from '../../../src/migrate/raw/files.js';
+import { hasPostDeployMarker, migrationsDir, readMigrationFiles } from '../../../src/migrate/raw/files.js';
 import { planDatabaseRun } from '../../../src/migrate/orchestrate/migration-plan.js';
 import { guardRefusal, lintPlan, unsafeBeforeRollout } from '../../../src/migrate/risk/guard.js';
 import { rawState } from '../../../src/migrate/raw/state.js';
 import { ExitCode } from '../../../src/errors.js';
 import { writeTree } from '../../helpers/built-cli.js';
+import { formatDeployLint, lintDeployFiles } from '../../../src/migrate/risk/deploy-lint.js';
+import type { DeployPlan } from '../../../src/plan/deploy-plan.js';
 
 /** Expand before the rollout, contract after it: post-deploy migrations and the guard, as data. */
 
@@ -102,5 +104,33 @@ describe('the guard', () => {
     expect(plan.steps!.map((s) => s.id)).toEqual(['0001_accounts', '0003_drop_nick', '0004_index']);
     expect(plan.steps![1]!.accepted).toEqual([expect.objectContaining({ rule: 'drop-column', line: 2, reason: 'never read' })]);
     expect(plan.steps![2]!.findings?.map((f) => f.class)).toEqual(['locking']);
+  });
+});
+
+describe('deploy --dry-run', () => {
+  it('lints every file of the raw databases and says which would be refused before the rollout if pending', async () => {
+    const dir = await project({
+      '0001_accounts.sql': 'CREATE TABLE accounts (id int, legacy text);\n',
+      '0002_drop.sql': 'ALTER TABLE accounts DROP COLUMN legacy;\n',
+      'post/0003_drop_table.sql': 'DROP TABLE accounts;\n',
+    });
+    const migration = { database: 'main', engine: 'raw', strategy: 'pre_deploy' as const, host: 'h', container: 'c', command: [], timeout_ms: 1000, path: 'db' };
+    const plan = {
+      environment: 'prod',
+      phases: [
+        { name: 'migrate_pre', migrations: [{ ...migration, only: 'pre' }], not_run: [] },
+        { name: 'migrate_post', migrations: [{ ...migration, only: 'post' }], not_run: [] },
+      ],
+    } as unknown as DeployPlan;
+    const files = await lintDeployFiles(dir, plan);
+    // Paths are shown relative to the working directory (here outside it: absolute).
+    const shown = migrationsDir(dir, 'db').display;
+    expect(files.map((f) => [f.file, f.phase, f.findings.map((x) => x.rule)])).toEqual([
+      [`${shown}/0002_drop.sql`, 'migrate_pre', ['drop-column']],
+      [`${shown}/post/0003_drop_table.sql`, 'migrate_post', ['drop-table']],
+    ]);
+    const text = formatDeployLint(files);
+    expect(text).toContain('✖ line 1: drop-column (destructive): dropping column legacy');
+    expect(text.split('\n').filter((line) => line.includes('refused before the rollout'))).toHaveLength(1);
   });
 });
