@@ -5,6 +5,8 @@
  */
 import { ExitCode, StagecraftError } from '../errors.js';
 import { MigrationError } from '../migrate/errors.js';
+import { describeBackup, runBackups, timeStamp } from '../migrate/backup.js';
+import type { BackupNeed } from '../migrate/backup.js';
 import { executeMigrationPlan } from '../migrate/orchestrate/execute.js';
 import type { DatabaseRun, ExecuteOptions, ExecutionResult } from '../migrate/orchestrate/execute.js';
 import type { MigrationPlan } from '../migrate/orchestrate/migration-plan.js';
@@ -23,6 +25,8 @@ export interface MigrationCommand {
   states?: ExecuteOptions['states'];
   /** Progress and summary lines (stderr with --json). */
   out: NodeJS.WritableStream;
+  /** `databases.X.backup` to run first, under the lock (see backupsFor); a failure applies nothing (exit 4). */
+  backups?: readonly BackupNeed[] | undefined;
 }
 
 function verbs(plan: MigrationPlan): { done: string; again: string } {
@@ -70,6 +74,7 @@ export async function applyMigrationCommand(session: Session, request: Migration
   const { done } = verbs(plan);
   const lockRequest = { command: request.command, version: request.version, waitMs: request.lockWaitMs };
   const result = await session.underDeployLock(lockRequest, async (signal) => {
+    if (request.backups?.length) await backUpFirst(session, request, request.backups, signal);
     const executed = await executeMigrationPlan(plan, request.targets, { signal, limits: request.limits, ...(request.states ? { states: request.states } : {}) });
     for (const run of executed.runs) {
       for (const note of run.outcome.notes) out.write(`[${run.plan.database}] note: ${note}\n`);
@@ -86,6 +91,30 @@ export async function applyMigrationCommand(session: Session, request: Migration
     return executed;
   });
   return result;
+}
+
+/** Runs the backups before anything applies; a failed one (or an interruption) stops the command with nothing applied. */
+async function backUpFirst(session: Session, request: MigrationCommand, needs: readonly BackupNeed[], signal: AbortSignal): Promise<void> {
+  const { out } = request;
+  const stamp = timeStamp(new Date());
+  const backups = await runBackups(needs, (database) => request.targets.find((t) => t.database === database)!, {
+    signal,
+    suffix: () => stamp,
+    onDone: (backup) => out.write(`${describeBackup(backup)}\n`),
+  });
+  if (!backups.failed) return;
+  const detail = `${describeBackup(backups.failed)}; nothing applied`;
+  for (const failure of await session.audit([session.primary], [request.version ?? '-', request.command, detail])) {
+    out.write(`warning: ${failure.address}: could not append to ~/.stagecraft/audit.log: ${failure.error}\n`);
+  }
+  if (signal.aborted) {
+    throw new StagecraftError(`interrupted during the backup of ${backups.failed.database}: nothing was applied`, ExitCode.interrupted, {
+      hint: 'the deploy lock was released; run `stagecraft migrate run` again',
+    });
+  }
+  throw new MigrationError(`${describeBackup(backups.failed)}; no migration was run`, {
+    hint: `see the backup's output above; fix databases.${backups.failed.database}.backup and run \`stagecraft migrate run\` again`,
+  });
 }
 
 /** The error a failed run exits with (its own, e.g. drift: exit 4; lock timeout: exit 2), if any database failed. */

@@ -12,6 +12,7 @@ import type { DatabaseRunPlan } from '../migrate/orchestrate/migration-plan.js';
 import { readStates } from '../migrate/orchestrate/read-states.js';
 import { recordToolRun, releaseMigrationRecord } from '../migrate/orchestrate/record.js';
 import { guardRefusal, lintPlan, unsafeBeforeRollout } from '../migrate/risk/guard.js';
+import { backupsFor, describeBackup, runBackups } from '../migrate/backup.js';
 import { migrationsDir } from '../migrate/raw/files.js';
 import type { EngineTarget } from '../migrate/types.js';
 import type { Host } from '../remote/host.js';
@@ -50,6 +51,8 @@ export interface DeployContext {
 export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner> {
   const { plan, reporter } = ctx;
   let imageForHosts = plan.image;
+  /** Databases backed up so far in this deploy. */
+  const backedUp = new Set<string>();
 
   const build: PhaseRunner = async (phase) => {
     if (phase.name !== 'build' || !phase.build) return {};
@@ -113,6 +116,26 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
       if (database.steps?.length) reporter.info(phaseName, `will apply ${database.steps.map((step) => step.id).join(', ')}`, database.database);
     }
     for (const line of highRiskLines(migrationPlan.high_risk)) reporter.info(phaseName, line);
+    // databases.X.backup: before a destructive migration (or every run), and before anything of this phase applies.
+    const needs = backupsFor(migrationPlan.databases, Object.fromEntries(phase.migrations.map((m) => [m.database, m.backup])));
+    const backups = await runBackups(needs, (database) => targets.find((t) => t.database === database)!, {
+      signal,
+      // A second backup of a database in one deploy (when: always, both phases) keeps the first's file.
+      suffix: (database) => (backedUp.has(database) ? '2' : ''),
+      onDone: (backup) => {
+        backedUp.add(backup.database);
+        reporter.info(phaseName, describeBackup(backup), backup.database);
+      },
+    });
+    const recordBackups = (release: Release) => {
+      if (backups.records.length > 0) release.backups = [...(release.backups ?? []), ...backups.records];
+    };
+    if (backups.failed) {
+      throw new PhaseFailure(phaseName, `${describeBackup(backups.failed)}; no migration was run`, ExitCode.migration, {
+        hint: `see the backup's output above (also in \`stagecraft releases show ${ctx.releaseId}\`); fix databases.${backups.failed.database}.backup and deploy again`,
+        update: recordBackups,
+      });
+    }
     const limits = new Map(phase.migrations.map((m) => [m.database, { timeoutMs: m.timeout_ms, lockTimeoutMs: m.lock_timeout_ms ?? parseDuration(DEFAULT_MIGRATION_LOCK_TIMEOUT) }]));
     const result = await executeMigrationPlan(migrationPlan, targets, {
       signal,
@@ -126,7 +149,10 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
       const warning = await recordToolRun(targets.find((t) => t.database === run.plan.database)!, run);
       if (warning) reporter.info(phaseName, `warning: ${warning}`, run.plan.database);
     }
-    const update = (release: Release) => void release.migrations.push(...records);
+    const update = (release: Release) => {
+      recordBackups(release);
+      release.migrations.push(...records);
+    };
     const failed = result.runs.find((run) => run.outcome.status === 'failed');
     // The executor turns a failure after SIGINT/SIGTERM into the interruption, keeping these records.
     if (result.interrupted && !failed) throw new PhaseFailure(phaseName, 'interrupted', ExitCode.interrupted, { update });

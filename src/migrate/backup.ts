@@ -176,6 +176,25 @@ export async function runBackup(target: EngineTarget, need: BackupNeed, options:
   }
 }
 
+/**
+ * Runs the backups one after another on their databases' targets, stopping at the first that fails
+ * (deploy's migrate phases and `migrate run` call this before applying anything).
+ */
+export async function runBackups(
+  needs: readonly BackupNeed[],
+  targetOf: (database: string) => EngineTarget,
+  options: { suffix: (database: string) => string; signal?: AbortSignal | undefined; onDone?: (record: BackupRecord) => void },
+): Promise<{ records: BackupRecord[]; failed?: BackupRecord }> {
+  const records: BackupRecord[] = [];
+  for (const need of needs) {
+    const record = await runBackup(targetOf(need.database), need, { suffix: options.suffix(need.database), signal: options.signal });
+    records.push(record);
+    options.onDone?.(record);
+    if (record.status === 'failed') return { records, failed: record };
+  }
+  return { records };
+}
+
 /** `main: backup completed in 1.2s (name)` / `main: backup failed: exited 1`. */
 export function describeBackup(backup: BackupRecord): string {
   return backup.status === 'completed'

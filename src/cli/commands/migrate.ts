@@ -9,6 +9,8 @@ import { recordedImageRef } from '../../plan/image-ref.js';
 import { ReleaseStore } from '../../releases/store.js';
 import { closestMatch } from '../../config/suggest.js';
 import { MigrationError } from '../../migrate/errors.js';
+import { backupSpecOf, backupsFor } from '../../migrate/backup.js';
+import type { BackupSpec } from '../../migrate/backup.js';
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT } from '../../migrate/engine-commands.js';
 import { formatMigratePlan } from '../../migrate/format-plan.js';
 import { assemblePlan, readDatabasePlans } from '../../migrate/plan.js';
@@ -249,10 +251,13 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     refuseUnreadable(plan);
     for (const line of highRiskLines(plan.high_risk)) out.write(`${line}\n`);
     await confirmFindings(plan, options.yes, out);
+    const backups = backupsFor(plan.databases, Object.fromEntries(databases.map((database) => [database, backupSpecFor(loaded, database)])));
+    for (const backup of backups) out.write(`${backup.database}: backs up first (${backup.reason}): ${backup.spec.image} ${backup.spec.command.join(' ')}\n`);
     await confirmEnvironment(loaded, `migrate ${databases.join(', ')} on ${loaded.environment}`, options.yes);
     const result = await applyMigrationCommand(session, {
       plan,
       targets,
+      backups,
       command: 'migrate run',
       version: image.version,
       lockWaitMs: durationOption('--lock-wait', options.lockWait),
@@ -264,6 +269,11 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const failure = failureOf(result, plan);
     if (failure) throw failure;
   });
+}
+
+function backupSpecFor(loaded: LoadedConfig, database: string): BackupSpec | undefined {
+  const backup = loaded.config.databases[database]?.backup;
+  return backup ? backupSpecOf(backup) : undefined;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface MigrateDatabaseSpec {
   lock_timeout?: string;
   statement_lock_timeout?: string;
   lock_retries?: number;
+  /** `databases.X.backup`, as written in stagecraft.yml (`$` in the command is kept literal). */
+  backup?: { image: string; command: string[]; when?: 'destructive' | 'always'; timeout?: string; volumes?: string[] };
 }
 
 export interface MigrateProjectSpec {
@@ -92,6 +94,7 @@ function configDocument(spec: MigrateProjectSpec, state: TestbedState): Record<s
             ...(db.statement_lock_timeout ? { statement_lock_timeout: db.statement_lock_timeout } : {}),
             ...(db.lock_retries !== undefined ? { lock_retries: db.lock_retries } : {}),
           },
+          ...(db.backup ? { backup: { ...db.backup, command: db.backup.command.map(literal) } } : {}),
         },
       ]),
     ),
