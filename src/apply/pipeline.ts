@@ -36,6 +36,17 @@ function recordedImage(ref: string): Release['image'] {
   return digest ? { ref, digest } : { ref };
 }
 
+/** The audit line of a deploy or rollback that did not complete, on the primary and every host it got to. */
+async function auditFailure(context: DeployContext, status: 'failed' | 'interrupted', error: StagecraftError | undefined): Promise<void> {
+  const { plan } = context;
+  const phase = plan.phases.find((p) => p.name === 'rollout');
+  const touched = phase && phase.name === 'rollout' && !phase.skip ? plan.hosts : [plan.primary];
+  const detail = `${status}${error ? `: ${context.scrub(error.message)}` : ''}`;
+  for (const failure of await context.audit(touched, [plan.version, plan.kind, context.releaseId, detail])) {
+    context.reporter.info('finalize', `could not append to ~/.stagecraft/audit.log: ${failure.error}`, failure.address);
+  }
+}
+
 /**
  * deploy and rollback: take the deploy lock on the primary host, record a release, run the
  * hooks and the plan's phases, and always release the lock and close every connection.
@@ -106,6 +117,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         await runHook(loaded.dir, hooksPath, 'pre-deploy', hookContext, hookLine('migrate_pre'));
       };
       const result = await executePlan(plan, release.id, store, runners, reporter, signal, scrub, { migrate_pre: preDeploy });
+      // A completed release leaves its line in finalize; a failed or interrupted one leaves it here.
+      if (result.status !== 'completed') await auditFailure(context, result.status, result.error);
       let error = result.error;
       if (result.status === 'completed') {
         try {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Release } from '../../src/releases/record.js';
-import { TestProject, deployLockFile, inspectOnHost, servedVersions, serviceContainers, uniqueService, waitFor, watchServedVersions } from './helpers/project.js';
+import { TestProject, deployLockFile, inspectOnHost, onHostChecked, servedVersions, serviceContainers, uniqueService, waitFor, watchServedVersions } from './helpers/project.js';
 import { readTestbedState, type TestbedState } from './helpers/testbed-state.js';
 
 const PROXY_PORT = 8120;
@@ -87,6 +87,12 @@ describe('stagecraft deploy failures', () => {
     expect(await servedVersions(hosts, PROXY_PORT)).toEqual(everyHost('v1'));
     expect(await containerOf('vmig')).toEqual(everyHost(false));
     expect(await lockStatus()).toEqual({ locked: false, holder: null });
+    // The failed deploy left its audit line on the primary (time, actor, service, env, version, kind, release, outcome).
+    const audit = await onHostChecked(state, hosts[0]!, ['cat', '.stagecraft/audit.log']);
+    const line = audit.split('\n').find((entry) => entry.includes(`\t${release.id}\t`));
+    expect(line?.split('\t').slice(2, 7)).toEqual([service, 'e2e', 'vmig', 'deploy', release.id]);
+    expect(line?.split('\t')[7]).toMatch(/^failed: migrate_pre: main: .*exited with code 3/);
+    expect(line).not.toContain(state.postgres.password);
   });
 
   it('a version that never gets healthy on one host exits 5 and every host keeps serving v1', async () => {
@@ -144,6 +150,10 @@ describe('stagecraft deploy failures', () => {
     const released = await project.run(['lock', 'release', '--env', 'e2e']);
     expect(released.exitCode, released.stderr).toBe(0);
     expect(await lockStatus()).toEqual({ locked: false, holder: null });
+    // Taking and releasing the lock by hand left their audit lines on the primary.
+    const audit = (await onHostChecked(state, hosts[0]!, ['cat', '.stagecraft/audit.log'])).split('\n').map((line) => line.split('\t').slice(2));
+    expect(audit).toContainEqual([service, 'e2e', '-', 'lock acquire', 'maintenance']);
+    expect(audit.find((fields) => fields[3] === 'lock release')?.[4]).toMatch(/^was held by .*maintenance/);
     const deployed = await project.run(['deploy', '--env', 'e2e', '--version', 'vlock']);
     expect(deployed.exitCode, deployed.stdout + deployed.stderr).toBe(0);
     expect(await servedVersions(hosts, PROXY_PORT)).toEqual(everyHost('vlock'));

@@ -23,6 +23,13 @@ function asJson(found: LockFileContent): Record<string, unknown> {
   };
 }
 
+/** Taking and releasing the deploy lock by hand changes the primary host: its audit log says who did. */
+async function auditLock(session: Session, command: string, detail: string): Promise<void> {
+  for (const failure of await session.audit([session.primary], ['-', command, detail])) {
+    process.stderr.write(`warning: ${failure.address}: could not append to ~/.stagecraft/audit.log: ${failure.error}\n`);
+  }
+}
+
 export async function runLockStatus(options: LockOptions): Promise<void> {
   await withLock(options, async (lock) => {
     const found = await lock.read();
@@ -39,13 +46,15 @@ export async function runLockAcquire(options: LockOptions): Promise<void> {
   const waitMs = durationOption('--lock-wait', options.lockWait);
   await withLock(options, async (lock, session) => {
     const held = await session.holdDeployLock({ command: 'manual lock', message: options.message, waitMs });
+    await auditLock(session, 'lock acquire', options.message!);
     process.stdout.write(options.json ? `${JSON.stringify(held, null, 2)}\n` : `${lock.label}: locked by ${held.actor}\n`);
   });
 }
 
 export async function runLockRelease(options: LockOptions): Promise<void> {
-  await withLock(options, async (lock) => {
+  await withLock(options, async (lock, session) => {
     const found = await lock.release();
+    await auditLock(session, 'lock release', found.state === 'held' ? `was ${describeHolder(found.holder)}` : found.state === 'corrupt' ? 'the lock file was corrupt' : 'was not locked');
     if (found.state === 'corrupt') {
       process.stderr.write(`warning: removed a corrupt deploy lock file ${lock.location}: ${found.reason}\n`);
     }
