@@ -11,12 +11,13 @@ import { emptyMapping, isPlainObject, mergeEnvironment } from './merge.js';
 import type { PlainObject } from './merge.js';
 import { displayPath, formatConfigPath, pathKey } from './paths.js';
 import type { ConfigPath } from './paths.js';
-import { ENV_VAR_NAME, EXTENSION_PREFIX, LOCAL_ADDRESS, fileSchema, resolvedConfigSchema, schemaAt } from './schema.js';
+import { ENV_VAR_NAME, EXTENSION_PREFIX, LOCAL_ADDRESS, fileSchema, parseSecretsConfig, resolvedConfigSchema, schemaAt } from './schema.js';
 import type { ResolvedConfig } from './schema.js';
 import { readInputFile } from './read-input.js';
 import { isSecretField } from './redact.js';
 import { buildArgSecretProblems } from './build-args.js';
 import { readSecretsFile } from './secrets-file.js';
+import { secretCommands } from './secrets-command.js';
 import { selectEnvironment } from './select-environment.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -74,12 +75,14 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const environments = isPlainObject(document.environments) ? Object.keys(document.environments) : [];
   const environment = selectEnvironment(options.environment, environments, file, source.keyPosition(['environments']));
   // Own properties only: `${constructor}` must not find Object.prototype.constructor.
-  const lookup: VariableLookup = (name) => (Object.hasOwn(processEnv, name) ? processEnv[name] : undefined) ?? secretsFile.values.get(name);
+  // Commands in `secrets:` fill in what neither the environment nor the secrets file has (run on first need).
+  const commands = secretCommands(parseSecretsConfig(document.secrets), dir, (at) => ({ file, ...source.valuePosition(at) }));
+  const lookup: VariableLookup = (name) => (Object.hasOwn(processEnv, name) ? processEnv[name] : undefined) ?? secretsFile.values.get(name) ?? commands.lookup(name);
 
   const expanded = expandVariables(withoutExtensions(document), source, environment, lookup);
   problems.push(...expanded.problems);
   const quotedInterpolation = (filePath: ConfigPath): boolean => expanded.quoted.has(pathKey(filePath));
-  const hiddenBecause = valueHider(expanded.tree, secretsFile.values, lookup);
+  const hiddenBecause = valueHider(expanded.tree, secretsFile.values, lookup, commands.values);
 
   const fileCheck = fileSchema.safeParse(expanded.tree);
   if (!fileCheck.success) {
@@ -142,6 +145,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     }),
   );
 
+  problems.push(...commands.problems());
   if (problems.length > 0 || !resolved.success) throw new ConfigError(problems);
 
   const warn = options.warn ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
@@ -160,7 +164,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     environments,
     config: resolved.data,
     secretEnv,
-    secretValues: collectSecretValues(resolved.data, secretEnv),
+    secretValues: [...collectSecretValues(resolved.data, secretEnv), ...commands.values()],
   });
 }
 
@@ -243,6 +247,7 @@ function valueHider(
   tree: PlainObject,
   secretsFileValues: ReadonlyMap<string, string>,
   lookup: VariableLookup,
+  commandValues: () => string[],
 ): (filePath: ConfigPath, value: unknown) => string | undefined {
   const secrets = new Set<string>(secretsFileValues.values());
   const walk = (node: unknown, at: ConfigPath): void => {
@@ -257,6 +262,7 @@ function valueHider(
     } else if (isPlainObject(node)) for (const [key, child] of Object.entries(node)) walk(child, [...at, key]);
   };
   walk(tree, []);
+  for (const value of commandValues()) secrets.add(value);
   secrets.delete('');
   const texts = [...secrets];
   return (filePath, value) => {

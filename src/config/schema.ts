@@ -209,6 +209,26 @@ const hostsSchema = z
     });
   });
 
+/** `secrets:` — variables from commands (see secrets-command.ts); top level only. */
+const secretsCommandSchema = z
+  .strictObject({
+    command: argv().optional().describe('a command that prints dotenv lines (KEY=value); run only when a variable is not found in the environment or .stagecraft/secrets'),
+    keys: z
+      .record(z.string().regex(ENV_VAR_NAME, 'must be an environment variable name'), argv())
+      .optional()
+      .describe('per variable: a command that prints its value'),
+    timeout: duration().default('30s').describe('how long each command may take'),
+  })
+  .describe('variables from a password manager or secret store, never printed');
+
+export type SecretsCommandConfig = z.output<typeof secretsCommandSchema>;
+
+/** The `secrets:` section as written, when valid (it is read before interpolation; the file's validation reports a bad one). */
+export function parseSecretsConfig(value: unknown): SecretsCommandConfig | undefined {
+  const parsed = secretsCommandSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export const resolvedConfigSchema = z.strictObject({
   service: z.string().regex(NAME, 'must be lowercase letters, digits, _ and -, starting with a letter or digit'),
   image: z
@@ -225,6 +245,7 @@ export const resolvedConfigSchema = z.strictObject({
   databases: databasesSchema.default({}),
   hosts: hostsSchema,
   require_approval: z.boolean().default(false),
+  secrets: secretsCommandSchema.optional(),
 });
 
 export type ResolvedConfig = z.output<typeof resolvedConfigSchema>;
@@ -266,6 +287,7 @@ export const fileSchema = z
     image: resolvedConfigSchema.shape.image.describe('image repository without tag'),
     ...overridableShape,
     hooks: deepPartial(hooksSchema).optional(),
+    secrets: secretsCommandSchema.optional(),
     environments: z
       .record(z.string().regex(NAME, 'environment names use lowercase letters, digits, _ and -'), environmentSchema)
       .refine((environments) => Object.keys(environments).length > 0, 'define at least one environment')
