@@ -14,6 +14,7 @@ import { createRunners, guardBeforeRollout } from './runners.js';
 import type { DeployContext } from './runners.js';
 import type { Reporter } from './reporter.js';
 import { withSession } from './session.js';
+import type { Session } from './session.js';
 
 export interface PipelineOptions {
   loaded: LoadedConfig;
@@ -22,6 +23,8 @@ export interface PipelineOptions {
   reporter: Reporter;
   lockWaitMs: number;
   lockMessage?: string | undefined;
+  /** A check that needs the hosts, run under the deploy lock before anything is recorded or built. */
+  preflight?: ((session: Session) => Promise<void>) | undefined;
 }
 
 export interface PipelineResult {
@@ -89,6 +92,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         scrub,
       };
       // Before the build and before any record: a refused deploy changes nothing anywhere.
+      await options.preflight?.(session);
       await guardBeforeRollout(context);
       if (plan.phases.some((phase) => phase.name === 'build' && !phase.skip)) {
         await runHook(loaded.dir, hooksPath, 'pre-build', hookContext, hookLine('build'));

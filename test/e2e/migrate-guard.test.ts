@@ -107,4 +107,22 @@ describe('expand/contract guard on deploy', () => {
     const shown = await project.run('releases', 'show', release.id);
     expect(shown.stdout).toContain(`accepted drop-column (line 2): ${reason}`);
   });
+
+  it('a DROP COLUMN applied by `migrate run` (no release records it) also stops a rollback past it, read from the database', async () => {
+    const v3 = (await project.releases()).find((r) => r.version === 'v3' && r.status === 'completed')!;
+    await project.writeFile('db/guard/0004_notes.sql', 'CREATE TABLE notes (id int PRIMARY KEY, body text);\n');
+    await project.writeFile('db/guard/0005_drop_body.sql', '-- stagecraft:post-deploy\nALTER TABLE notes DROP COLUMN body;\n');
+    const asked = await project.run('migrate', 'run');
+    expect(asked.exitCode, 'without a terminal, a destructive migration needs --yes').toBe(2);
+    expect(asked.stdout).toContain('✖ line 2: drop-column (destructive)');
+    const applied = await project.run('migrate', 'run', '--yes');
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+
+    const releases = (await project.releases()).length;
+    const refused = await project.run('rollback', '--to', v3.id);
+    expect(refused.exitCode, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`cannot roll back to ${v3.id} \\(v3\\): since it was deployed, migrate run \\(.+\\) applied guard: 0005_drop_body \\(drop-column, destructive\\)`));
+    expect(await project.releases()).toHaveLength(releases);
+    expect(await servedVersion(HOST, PORT)).toBe('v3');
+  });
 });

@@ -4,6 +4,8 @@ import { createReporter, durationOption, loadForCommand, storeFileFor } from '..
 import { planDeploy } from '../../plan/plan-deploy.js';
 import { formatPlan } from '../../plan/format-plan.js';
 import { runPipeline } from '../../apply/pipeline.js';
+import { schemaChangesInDatabases } from '../../apply/rollback-schema.js';
+import type { Session } from '../../apply/session.js';
 import { ReleaseStore, unknownReleaseError } from '../../releases/store.js';
 import { RefusedError, UserError } from '../../errors.js';
 import { describeSchemaChanges, schemaChangesSince } from '../../releases/schema-since.js';
@@ -79,6 +81,13 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
   if (changes.length > 0 && !options.force) throw schemaRefusal(target, changes);
   await confirmEnvironment(loaded, `roll ${plan.environment} back to ${target.id} (${target.version})`, options.yes);
   const reporter = await createReporter(loaded, { verbose: options.verbose === true, json: options.json, hosts: plan.hosts });
-  const result = await runPipeline({ loaded, plan, storeFile, reporter, lockWaitMs }).finally(() => reporter.close());
+  // `migrate run` records no release: its migrations are read from the databases themselves.
+  const preflight = options.force
+    ? undefined
+    : async (session: Session) => {
+        const applied = await schemaChangesInDatabases(session, loaded, target.finished_at ?? target.started_at);
+        if (applied.length > 0) throw schemaRefusal(target, applied);
+      };
+  const result = await runPipeline({ loaded, plan, storeFile, reporter, lockWaitMs, preflight }).finally(() => reporter.close());
   printOutcome(result, options.json);
 }
