@@ -11,6 +11,7 @@ const REQUIRED_PACKAGES: ReadonlyArray<{ name: string; provides: string }> = [
   { name: 'busybox-static', provides: '/bin/busybox' },
   { name: 'nginx-light', provides: '/usr/sbin/nginx' },
   { name: 'iproute2', provides: '/usr/sbin/ip' },
+  { name: 'debootstrap', provides: '/usr/sbin/debootstrap' },
 ];
 
 const POLICY_RC = '/usr/sbin/policy-rc.d';

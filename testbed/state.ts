@@ -37,7 +37,17 @@ export interface TestbedState {
     password: string;
     database: string;
   };
-  images: { busybox: string; node: string; nginx: string };
+  images: {
+    busybox: string;
+    node: string;
+    nginx: string;
+    /** Real Debian (debootstrap minbase), also tagged `debian:bookworm-slim` on the operator engine. */
+    debian: string;
+    /** FROM debian: sqitch, libdbd-pg-perl, postgresql-client. */
+    sqitch: string;
+    /** FROM debian: postgresql-client (pg_dump, psql). */
+    pg_client: string;
+  };
   pids: {
     operator_dockerd?: number;
     registry: number;

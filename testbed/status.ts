@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { debianPaths, readRootfsCache } from './debian.js';
 import { enginePing, operatorEngineStartedByTestbed } from './docker-engine.js';
 import { ensureSystemPath } from './exec.js';
 import { hostHealth, knownHostIndexes } from './hosts.js';
@@ -52,6 +53,16 @@ export async function testbedStatus(layout: TestbedLayout = testbedLayout()): Pr
       components.push({ name: `image ${key}`, up: digest !== undefined, detail: digest ? `${ref} ${digest.slice(0, 19)}` : `${ref} not in the registry` });
     }
   }
+
+  // Informational only (never makes status DOWN): the images above are what tests use.
+  const rootfs = existsSync(layout.dir) ? readRootfsCache(debianPaths(layout)) : undefined;
+  components.push({
+    name: 'debian rootfs cache',
+    up: true,
+    detail: rootfs
+      ? `${debianPaths(layout).tarball} ${Math.round(rootfs.bytes / 1e6)} MB, made ${rootfs.created_at} (debootstrap ${rootfs.debootstrap_seconds} s)`
+      : 'none (an up that must import debian:bookworm-slim runs debootstrap first)',
+  });
 
   const pgPid = existsSync(layout.dir) ? postgresPid(postgresPaths(layout)) : undefined;
   const pgUp = pgPid !== undefined && state !== undefined && (await canLogIn(state.postgres.local_url));

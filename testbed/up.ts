@@ -3,6 +3,7 @@ import { ensureOperatorEngine, preflightOperatorEngine } from './docker-engine.j
 import { TestbedError, ensureSystemPath } from './exec.js';
 import { ensureHost, hostContract, knownHostIndexes, stopHost } from './hosts.js';
 import { allRecipes } from './image-recipes.js';
+import { describeDebian, describeDerived, ensureDebianBase, ensureDerivedImages } from './debian.js';
 import { ensureImages } from './images.js';
 import type { TestbedLayout } from './layout.js';
 import { DEFAULT_HOST_COUNT, MAX_HOST_COUNT, OPERATOR_DOCKER_SOCKET, REGISTRY_USER, POSTGRES_DATABASE, POSTGRES_USER, NETWORK, testbedLayout } from './layout.js';
@@ -90,6 +91,9 @@ export async function up(options: UpOptions = {}): Promise<TestbedState> {
         (outcomes) => outcomes.map((image) => `${image.ref.split('/').pop()}: ${image.built ? 'built' : 'unchanged'}${image.pushed ? ', pushed' : ''}`).join('; '),
       );
       const imageRef = (key: string): string => recipes.find((recipe) => recipe.key === key)?.ref ?? '';
+      const debian = await reporter.step('debian:bookworm-slim (debootstrap, import, push)', () => ensureDebianBase(layout, secrets.registry_password, (line) => reporter.note(line)), describeDebian);
+      const derived = await reporter.step('debian images (sqitch, pg-client)', () => ensureDerivedImages(layout, debian.rootfs.sha256, secrets.registry_password, (line) => reporter.note(line)), describeDerived);
+      const derivedRef = (key: string): string => derived.find((image) => image.key === key)?.ref ?? '';
 
       const urls = postgresUrls(postgres.port, secrets);
       const next: TestbedState = {
@@ -106,7 +110,14 @@ export async function up(options: UpOptions = {}): Promise<TestbedState> {
           password: secrets.postgres_password,
           database: POSTGRES_DATABASE,
         },
-        images: { busybox: imageRef('busybox'), node: imageRef('node'), nginx: imageRef('nginx') },
+        images: {
+          busybox: imageRef('busybox'),
+          node: imageRef('node'),
+          nginx: imageRef('nginx'),
+          debian: debian.refs.debian,
+          sqitch: derivedRef('sqitch'),
+          pg_client: derivedRef('pg_client'),
+        },
         pids: {
           ...(operator.startedPid !== undefined ? { operator_dockerd: operator.startedPid } : {}),
           registry: registry.pid,
