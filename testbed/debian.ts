@@ -145,10 +145,9 @@ async function sha256File(path: string): Promise<string> {
  * and rename it into place, metadata last: an interrupted run never leaves a tarball `up` trusts.
  * The download is tried twice.
  */
-export async function buildRootfsTarball(paths: DebianPaths, log: (line: string) => void = () => undefined): Promise<RootfsCacheMeta> {
+export async function buildRootfsTarball(paths: DebianPaths, log: (line: string) => void = () => undefined, mirror: string = aptMirror()): Promise<RootfsCacheMeta> {
   mkdirSync(paths.cacheDir, { recursive: true });
   mkdirSync(paths.logsDir, { recursive: true });
-  const mirror = aptMirror();
   const debootstrap = binary('debootstrap');
   let root: string | undefined;
   let seconds = 0;
@@ -196,6 +195,16 @@ export async function buildRootfsTarball(paths: DebianPaths, log: (line: string)
   } finally {
     rmSync(temporary, { force: true });
     await removeRoot(root);
+  }
+}
+
+/** What an interrupted run (killed `up`) left in the cache dir; runs under the testbed lock, so nothing else uses them. */
+async function removeLeftovers(paths: DebianPaths): Promise<void> {
+  if (!existsSync(paths.cacheDir)) return;
+  for (const name of readdirSync(paths.cacheDir)) {
+    const full = join(paths.cacheDir, name);
+    if (name.startsWith('debootstrap-')) await removeRoot(full);
+    else if (name.startsWith('context-') || name.endsWith('.partial') || name.endsWith('.tmp')) rmSync(full, { recursive: true, force: true });
   }
 }
 
@@ -262,6 +271,7 @@ export async function ensureDebianBase(layout: TestbedLayout, registryPassword: 
   const dockerConfig = mkdtempSync(join(paths.logsDir, '.docker-config-'));
   const env = dockerEnv(OPERATOR_DOCKER_HOST, dockerConfig);
   try {
+    await removeLeftovers(paths);
     let rootfs = readRootfsCache(paths);
     let source: DebianOutcome['source'] = 'unchanged';
     let debootstrapMs = 0;
