@@ -17,7 +17,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],
           testTimeout: 180_000,
-          hookTimeout: 600_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },

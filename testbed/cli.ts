@@ -30,8 +30,9 @@ async function main(argv: string[]): Promise<number> {
     .command('up')
     .description('install what is missing, start (or repair) the testbed, build and push base images')
     .option('--hosts <n>', 'number of hosts h1..hN', parseHostCount, DEFAULT_HOST_COUNT)
-    .action(async (options: { hosts: number }) => {
-      await up({ hosts: options.hosts });
+    .option('--debian', 'also build debian:bookworm-slim and the sqitch and pg-client images (1–4 min the first time; the e2e tests use them)', false)
+    .action(async (options: { hosts: number; debian: boolean }) => {
+      await up({ hosts: options.hosts, debian: options.debian });
     });
 
   program

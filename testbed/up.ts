@@ -16,10 +16,16 @@ import type { Reporter } from './report.js';
 import { consoleReporter, formatMs } from './report.js';
 import { ensureClientKey, writeKnownHosts } from './sshd.js';
 import type { TestbedState } from './state.js';
-import { loadOrCreateSecrets, saveSecrets, writeStateFile } from './state.js';
+import { loadOrCreateSecrets, readStateFile, saveSecrets, writeStateFile } from './state.js';
 
 export interface UpOptions {
   hosts?: number;
+  /**
+   * Also build debian:bookworm-slim (debootstrap, about 1–4 min the first time, seconds from the
+   * cached root filesystem) and the sqitch and pg-client images derived from it. The e2e suite asks
+   * for them; the demo does not need them.
+   */
+  debian?: boolean;
   layout?: TestbedLayout;
   reporter?: Reporter;
 }
@@ -91,9 +97,15 @@ export async function up(options: UpOptions = {}): Promise<TestbedState> {
         (outcomes) => outcomes.map((image) => `${image.ref.split('/').pop()}: ${image.built ? 'built' : 'unchanged'}${image.pushed ? ', pushed' : ''}`).join('; '),
       );
       const imageRef = (key: string): string => recipes.find((recipe) => recipe.key === key)?.ref ?? '';
-      const debian = await reporter.step('debian:bookworm-slim (debootstrap, import, push)', () => ensureDebianBase(layout, secrets.registry_password, (line) => reporter.note(line)), describeDebian);
-      const derived = await reporter.step('debian images (sqitch, pg-client)', () => ensureDerivedImages(layout, debian.rootfs.sha256, secrets.registry_password, (line) => reporter.note(line)), describeDerived);
-      const derivedRef = (key: string): string => derived.find((image) => image.key === key)?.ref ?? '';
+      // Without --debian, refs of Debian images an earlier up built stay in the state.
+      const earlier = readStateFile(layout.stateFile)?.images;
+      let debianImages = { debian: earlier?.debian ?? '', sqitch: earlier?.sqitch ?? '', pg_client: earlier?.pg_client ?? '' };
+      if (options.debian === true) {
+        const debian = await reporter.step('debian:bookworm-slim (debootstrap, import, push)', () => ensureDebianBase(layout, secrets.registry_password, (line) => reporter.note(line)), describeDebian);
+        const derived = await reporter.step('debian images (sqitch, pg-client)', () => ensureDerivedImages(layout, debian.rootfs.sha256, secrets.registry_password, (line) => reporter.note(line)), describeDerived);
+        const derivedRef = (key: string): string => derived.find((image) => image.key === key)?.ref ?? '';
+        debianImages = { debian: debian.refs.debian, sqitch: derivedRef('sqitch'), pg_client: derivedRef('pg_client') };
+      }
 
       const urls = postgresUrls(postgres.port, secrets);
       const next: TestbedState = {
@@ -114,9 +126,7 @@ export async function up(options: UpOptions = {}): Promise<TestbedState> {
           busybox: imageRef('busybox'),
           node: imageRef('node'),
           nginx: imageRef('nginx'),
-          debian: debian.refs.debian,
-          sqitch: derivedRef('sqitch'),
-          pg_client: derivedRef('pg_client'),
+          ...debianImages,
         },
         pids: {
           ...(operator.startedPid !== undefined ? { operator_dockerd: operator.startedPid } : {}),
