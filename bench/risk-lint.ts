@@ -1,5 +1,7 @@
 /**
- * stagecraft's risk lint next to Squawk (the squawk-cli devDependency's binary) over the same
+ * stagecraft's risk lint next to Squawk (the squawk-cli npm package's binary, installed on first run
+ * into .bench/squawk/ — not a devDependency: its per-platform packages are not all on this
+ * registry, which `npm ci` would refuse) over the same
  * statements: per case, which rules each reports, with Squawk's rules sorted into stagecraft's
  * classes (destructive, incompatible, locking) or set aside as out of class (style, re-runnability,
  * session settings). It checks that every case where Squawk reports an in-class rule has a
@@ -8,7 +10,7 @@
  * Prints figures, asserts no timing. Run: npm run bench:risk-lint (builds first).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,17 @@ import { lintFile } from '../src/migrate/risk/lint.js';
 import { rawTransaction } from '../src/migrate/risk/sources.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const squawk = join(root, 'node_modules/.bin/squawk');
+const SQUAWK_VERSION = '2.66.0';
+const squawkDir = join(root, '.bench/squawk');
+const squawk = join(squawkDir, 'node_modules/.bin/squawk');
+
+/** Installs squawk-cli once into .bench/squawk (npm skips the platform packages it cannot find). */
+function ensureSquawk(): void {
+  if (existsSync(squawk)) return;
+  mkdirSync(squawkDir, { recursive: true });
+  const install = spawnSync('npm', ['install', '--prefix', squawkDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `squawk-cli@${SQUAWK_VERSION}`], { stdio: 'inherit' });
+  if (install.status !== 0) throw new Error(`npm install squawk-cli@${SQUAWK_VERSION} into ${squawkDir} failed (exit ${install.status})`);
+}
 const stagecraft = join(root, 'bin/stagecraft.js');
 const runs = Number(process.env.RUNS ?? 3);
 const NO_TX = '-- stagecraft:no-transaction\n';
@@ -172,6 +184,7 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+ensureSquawk();
 const version = spawnSync(squawk, ['--version'], { encoding: 'utf8' });
 if (version.status !== 0) throw new Error(`squawk does not run here (${squawk}): ${version.error?.message ?? version.stderr}`);
 console.log(`${version.stdout.trim()} (npm squawk-cli) vs stagecraft's risk lint (libpg-query)\n`);
