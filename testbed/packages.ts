@@ -1,4 +1,5 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { TestbedError, run } from './exec.js';
 
@@ -35,7 +36,7 @@ export async function missingPackages(): Promise<string[]> {
  * PostgreSQL cluster through invoke-rc.d; a temporary policy-rc.d (exit 101) forbids that, so no
  * stray service holds the Docker socket or port 5432 that the testbed manages itself.
  */
-export async function ensurePackages(log: (line: string) => void): Promise<string> {
+export async function ensurePackages(log: (line: string) => void, logFile: string): Promise<string> {
   const missing = await missingPackages();
   if (missing.length === 0) return 'all installed';
   if (process.getuid?.() !== 0) {
@@ -44,15 +45,18 @@ export async function ensurePackages(log: (line: string) => void): Promise<strin
       `install them as root: apt-get update && apt-get install -y ${missing.join(' ')}`,
     );
   }
-  log(`installing ${missing.join(' ')} (apt-get)`);
+  // apt prints thousands of lines: they go to the log file, named if the step fails.
+  log(`installing ${missing.join(' ')} (apt-get; output in ${logFile})`);
+  mkdirSync(dirname(logFile), { recursive: true });
   const addedPolicy = !existsSync(POLICY_RC);
   if (addedPolicy) writeFileSync(POLICY_RC, '#!/bin/sh\n# stagecraft testbed: do not start services while installing\nexit 101\n', { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    await execa('apt-get', ['update'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    await execa('apt-get', ['install', '-y', ...missing], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const toLog = { file: logFile, append: true } as const;
+    await execa('apt-get', ['update'], { env, stdin: 'ignore', stdout: toLog, stderr: toLog });
+    await execa('apt-get', ['install', '-y', ...missing], { env, stdin: 'ignore', stdout: toLog, stderr: toLog });
   } catch (error) {
-    throw new TestbedError(`apt-get failed installing ${missing.join(' ')}: ${(error as Error).message.split('\n')[0]}`);
+    throw new TestbedError(`apt-get failed installing ${missing.join(' ')}: ${(error as Error).message.split('\n')[0]}`, `see ${logFile}`);
   } finally {
     if (addedPolicy) rmSync(POLICY_RC, { force: true });
   }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { ensureOperatorEngine, preflightOperatorEngine } from './docker-engine.js';
 import { TestbedError, ensureSystemPath } from './exec.js';
@@ -60,7 +61,7 @@ export async function up(options: UpOptions = {}): Promise<TestbedState> {
   const reporter = options.reporter ?? consoleReporter();
   const started = performance.now();
 
-  await reporter.step('packages', () => ensurePackages((line) => reporter.note(line)));
+  await reporter.step('packages', () => ensurePackages((line) => reporter.note(line), join(layout.dir, 'logs', 'packages.log')));
   if (process.getuid?.() !== 0) throw new TestbedError('testbed up must run as root (it creates network namespaces and starts daemons)');
   mkdirSync(layout.dir, { recursive: true });
 
