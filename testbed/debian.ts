@@ -2,7 +2,6 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, closeSy
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { engineRequest } from './docker-engine.js';
 import type { DerivedImage, RootfsCacheMeta } from './debian-recipes.js';
 import {
   DEBIAN_LOCAL_REF,
@@ -19,7 +18,7 @@ import {
   derivedInputs,
 } from './debian-recipes.js';
 import { TestbedError, binary, dockerEnv, lastLines, run } from './exec.js';
-import { registryDigest } from './images.js';
+import { localImage, registryDigest } from './images.js';
 import type { TestbedLayout } from './layout.js';
 import { OPERATOR_DOCKER_SOCKET, REGISTRY_USER } from './layout.js';
 import { formatMs } from './report.js';
@@ -206,19 +205,6 @@ async function removeLeftovers(paths: DebianPaths): Promise<void> {
     if (name.startsWith('debootstrap-')) await removeRoot(full);
     else if (name.startsWith('context-') || name.endsWith('.partial') || name.endsWith('.tmp')) rmSync(full, { recursive: true, force: true });
   }
-}
-
-interface LocalImage {
-  Id: string;
-  RepoDigests?: string[] | null;
-  Config?: { Labels?: Record<string, string> | null };
-}
-
-async function localImage(name: string): Promise<LocalImage | undefined> {
-  const response = await engineRequest(OPERATOR_DOCKER_SOCKET, 'GET', `/images/${name}/json`);
-  if (response.status === 404) return undefined;
-  if (response.status !== 200) throw new TestbedError(`operator engine: inspecting ${name} returned ${response.status}: ${response.body.trim()}`);
-  return JSON.parse(response.body) as LocalImage;
 }
 
 class Pusher {

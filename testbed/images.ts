@@ -20,7 +20,8 @@ interface LocalImage {
   Config?: { Labels?: Record<string, string> | null };
 }
 
-async function localImage(name: string): Promise<LocalImage | undefined> {
+/** The operator engine's image `name`, or undefined when it has none. */
+export async function localImage(name: string): Promise<LocalImage | undefined> {
   const response = await engineRequest(OPERATOR_DOCKER_SOCKET, 'GET', `/images/${name}/json`);
   if (response.status === 404) return undefined;
   if (response.status !== 200) throw new TestbedError(`operator engine: inspecting ${name} returned ${response.status}: ${response.body.trim()}`);

@@ -81,7 +81,8 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
     // Known drift in a post-deploy database would only surface after the rollout: refuse before it.
     if (phase.name === 'migrate_pre') {
       const post = plan.phases.find((p) => p.name === 'migrate_post');
-      const later = post && post.name === 'migrate_post' && !post.skip ? post.migrations.filter((m) => m.engine === 'raw') : [];
+      // A pre_deploy database's post-deploy share (`only: post`) is read by migrate_pre itself: not twice.
+      const later = post && post.name === 'migrate_post' && !post.skip ? post.migrations.filter((m) => m.engine === 'raw' && m.only !== 'post') : [];
       for (const migration of later) await refuseDrift(migrationTarget(ctx, 'migrate_post', migration, imageForHosts));
     }
     if ((phase.name !== 'migrate_pre' && phase.name !== 'migrate_post') || phase.migrations.length === 0) {
