@@ -121,6 +121,10 @@ const migrationsSchema = z
     lock_retries: z.number().int().min(0).max(10).optional().describe('raw engine: retries of a migration that hit statement_lock_timeout, after 1s, 2s, 4s… (default 3)'),
     command: argv().optional().describe('container engines: the command that applies migrations (replaces the engine default)'),
     plan_command: argv().optional().describe('container engines: the command that prints migration status (replaces the engine default)'),
+    table: nonEmpty()
+      .regex(/^(?:[A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be "table" or "schema.table"')
+      .optional()
+      .describe("tool engines: the tool's bookkeeping table as \"table\" or \"schema.table\", when the tool's own config moves it (default: the tool's default, e.g. knex_migrations); plan reads it directly"),
   })
   .superRefine((migrations, ctx) => {
     if (migrations.engine !== 'raw') {
@@ -129,6 +133,10 @@ const migrationsSchema = z
           ctx.addIssue({ code: 'custom', path: [key], message: `${key} is for the raw engine; ${migrations.engine} takes its own locks` });
         }
       }
+    }
+    if ((migrations.engine === 'raw' || migrations.engine === 'command') && migrations.table !== undefined) {
+      const why = migrations.engine === 'raw' ? 'engine raw keeps its own tracking table' : 'engine command reads its state with plan_command';
+      ctx.addIssue({ code: 'custom', path: ['table'], message: `${why}: remove table` });
     }
     if (migrations.engine === 'raw') {
       for (const key of ['command', 'plan_command'] as const) {

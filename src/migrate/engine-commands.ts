@@ -4,7 +4,7 @@
  */
 import type { MigrationsConfig } from '../config/index.js';
 
-export type EngineSettings = Pick<MigrationsConfig, 'engine' | 'path' | 'command' | 'plan_command' | 'statement_lock_timeout' | 'lock_retries'>;
+export type EngineSettings = Pick<MigrationsConfig, 'engine' | 'path' | 'command' | 'plan_command' | 'table' | 'statement_lock_timeout' | 'lock_retries'>;
 
 /** How long the raw engine waits for the migration advisory lock unless migrations.lock_timeout says. */
 export const DEFAULT_MIGRATION_LOCK_TIMEOUT = '60s';

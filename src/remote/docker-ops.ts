@@ -330,6 +330,15 @@ export class DockerOps {
     );
   }
 
+  /**
+   * The tar archive of a path in a container (running or not), like `docker cp` out of it;
+   * undefined when the path does not exist there.
+   */
+  async readArchive(nameOrId: string, path: string): Promise<NodeJS.ReadableStream | undefined> {
+    if (!posix.isAbsolute(path)) throw new RangeError(`container path must be absolute: ${path}`);
+    return this.callAllowingMissing(`reading ${path} from ${nameOrId}`, () => this.docker.getContainer(nameOrId).getArchive({ path }));
+  }
+
   /** Runs a command inside a running container (like `docker exec`) and collects its output. */
   async execInContainer(nameOrId: string, cmd: string[], options: { timeoutMs?: number } = {}): Promise<ContainerExecResult> {
     const container = this.docker.getContainer(nameOrId);
