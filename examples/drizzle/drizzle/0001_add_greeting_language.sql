@@ -1,0 +1,1 @@
+ALTER TABLE "greetings" ADD COLUMN "language" text DEFAULT 'en' NOT NULL;
