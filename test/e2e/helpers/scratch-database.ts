@@ -10,6 +10,11 @@ export interface ScratchDatabase {
   /** From this machine. */
   localUrl: string;
   query<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Every schema, table, sequence and view outside PostgreSQL's own schemas, with each table's
+   * exact row count: equal snapshots before and after a command mean it wrote nothing.
+   */
+  snapshot(): Promise<string[]>;
   drop(): Promise<void>;
 }
 
@@ -43,6 +48,31 @@ export async function scratchDatabase(state: TestbedState, prefix: string): Prom
       await client.connect();
       try {
         return (await client.query(sql, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async snapshot() {
+      const client = new pg.Client({ connectionString: localUrl });
+      await client.connect();
+      try {
+        const own = `NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`;
+        const schemas = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname ${own} AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%' ORDER BY 1`);
+        const relations = await client.query<{ schema: string; name: string; kind: string }>(
+          `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname ${own} AND n.nspname NOT LIKE 'pg_temp_%' AND c.relkind IN ('r', 'p', 'S', 'v', 'm') ORDER BY 1, 2`,
+        );
+        const lines = schemas.rows.map((row) => `schema ${row.nspname}`);
+        for (const relation of relations.rows) {
+          const qualified = `"${relation.schema.replace(/"/g, '""')}"."${relation.name.replace(/"/g, '""')}"`;
+          if (relation.kind === 'r' || relation.kind === 'p') {
+            const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualified}`);
+            lines.push(`table ${relation.schema}.${relation.name}: ${count.rows[0]?.n ?? '?'} rows`);
+          } else {
+            lines.push(`${relation.kind === 'S' ? 'sequence' : 'view'} ${relation.schema}.${relation.name}`);
+          }
+        }
+        return lines;
       } finally {
         await client.end();
       }
