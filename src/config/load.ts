@@ -47,6 +47,11 @@ export interface LoadedConfig {
   readonly secretEnv: Readonly<Record<string, string>>;
   /** Every secret value (env.secret values, registry.password, database URLs and their passwords), for redaction. */
   readonly secretValues: readonly string[];
+  /**
+   * Where a setting of the resolved config is written (the environment's override when it has one;
+   * the nearest written parent when it is a default), for errors found after loading.
+   */
+  readonly positionOf?: (at: ConfigPath) => { file: string; line: number; col: number };
 }
 
 /**
@@ -165,6 +170,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     config: resolved.data,
     secretEnv,
     secretValues: [...collectSecretValues(resolved.data, secretEnv), ...commands.values()],
+    positionOf: (at: ConfigPath) => ({ file, ...source.valuePosition(origins.filePathOf(at)) }),
   });
 }
 

@@ -46,6 +46,7 @@ export function engineTargets(options: TargetOptions, databases: readonly string
       registryAuth: registryAuthOf(loaded),
       appEnv,
       containerName: options.containerName(database),
+      settingPosition: loaded.positionOf ? (key: string) => loaded.positionOf!(['databases', database, 'migrations', key]) : undefined,
       log: (line) => options.log(database, options.scrub(line)),
       scrub: options.scrub,
     };

@@ -31,8 +31,10 @@ export interface MigrationEntry {
   dirty?: boolean;
   /** Raw: being applied right now by the session holding the migration lock. */
   running?: boolean;
-  /** Raw: sha256 of the file as it is now. */
+  /** Raw: sha256 of the file as it is now (sqitch: SHA-1 of the deploy script, as sqitch hashes it). */
   checksum?: string;
+  /** sqitch: the plan's tags on this change (`@v1.0`); `--to @v1.0` applies up to it. */
+  tags?: string[];
   /** Raw: the file that reverts it, when there is one. */
   down_file?: string;
   /** Raw: marked post-deploy (or under post/): a deploy applies it after the rollout. */
@@ -104,6 +106,11 @@ export interface EngineTarget {
   containerName: string;
   /** The deploy's release id when a deploy migrates (recorded by the raw engine); unset for `migrate run`. */
   releaseId?: string | undefined;
+  /**
+   * Where a key of this database's `migrations` is in stagecraft.yml, for engine-specific config
+   * errors found against the image (unset where no config file is at hand, e.g. a deploy's executor).
+   */
+  settingPosition?: ((key: string) => { file: string; line: number; col: number }) | undefined;
   /** Tool output and progress lines, already scrubbed of secrets by the caller's sink. */
   log: (line: string) => void;
   scrub: (text: string) => string;

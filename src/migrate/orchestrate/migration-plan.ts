@@ -139,7 +139,7 @@ export function planDatabaseRun(input: DatabaseInput, environment: string, optio
   if (!state.pending_known) return { ...head, steps: null, notes: [...head.notes, `${engine} cannot list pending migrations: the tool applies whatever it finds`] };
   let pending = pendingOf(state);
   if (options.to !== undefined) {
-    const index = state.migrations.findIndex((m) => m.id === options.to || m.file === options.to);
+    const index = state.migrations.findIndex((m) => m.id === options.to || m.file === options.to || m.tags?.includes(options.to!) === true);
     if (index < 0) throw new UserError(`--to ${options.to}: no such migration in ${database} (migrations: ${state.migrations.map((m) => m.id).join(', ') || 'none'})`);
     const upTo = new Set(state.migrations.slice(0, index + 1).map((m) => m.id));
     pending = pending.filter((m) => upTo.has(m.id));
