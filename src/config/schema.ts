@@ -13,7 +13,7 @@ const DATABASE_NAME = /^[a-z0-9_-]+$/;
 /** Repository only: the last path component has no `:tag` and there is no `@digest`. */
 const IMAGE_REPOSITORY = /^(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*$/;
 
-export const MIGRATION_ENGINES = ['raw', 'knex', 'prisma', 'drizzle', 'golang-migrate', 'sqitch', 'command'] as const;
+export const MIGRATION_ENGINES = ['raw', 'knex', 'prisma', 'drizzle', 'golang-migrate', 'sqitch', 'node-pg-migrate', 'command'] as const;
 export const MIGRATION_STRATEGIES = ['pre_deploy', 'post_deploy', 'manual'] as const;
 export const ROLLOUT_STRATEGIES = ['all', 'rolling', 'canary'] as const;
 export const PRIMARY_ROLE = 'primary';

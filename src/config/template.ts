@@ -52,7 +52,7 @@ databases:
   main:
     url: \${DATABASE_URL}               # secret: redacted in every output
     migrations:
-      engine: raw                      # raw | knex | prisma | drizzle | golang-migrate | sqitch | command
+      engine: raw                      # raw | knex | prisma | drizzle | golang-migrate | sqitch | node-pg-migrate | command
       path: db/migrations
       strategy: pre_deploy             # pre_deploy | post_deploy | manual
       timeout: 10m

@@ -16,6 +16,17 @@ export const DEFAULT_LOCK_RETRIES = 3;
 export const KNEX_BIN = 'node_modules/.bin/knex';
 export const PRISMA_BIN = 'node_modules/.bin/prisma';
 export const DRIZZLE_KIT_BIN = 'node_modules/.bin/drizzle-kit';
+export const NODE_PG_MIGRATE_BIN = 'node_modules/.bin/node-pg-migrate';
+
+/**
+ * node-pg-migrate reads DATABASE_URL from its environment itself (never argv); the directory is
+ * `migrations.path` (`-m`) and `migrations.table` ("table" or "schema.table") its table.
+ */
+export function nodePgMigrateArgv(settings: Pick<EngineSettings, 'path' | 'table'>, ...command: string[]): string[] {
+  const dot = settings.table?.indexOf('.') ?? -1;
+  const table = settings.table === undefined ? [] : dot < 0 ? ['--migrations-table', settings.table] : ['--migrations-table', settings.table.slice(dot + 1), '--migrations-schema', settings.table.slice(0, dot)];
+  return [NODE_PG_MIGRATE_BIN, ...command, '-m', settings.path ?? 'migrations', ...table];
+}
 
 /** golang-migrate gets the URL from DATABASE_URL through a fixed script: never in argv. */
 export function golangMigrateArgv(path: string | undefined, ...command: string[]): string[] {
@@ -38,6 +49,8 @@ export function applyCommand(settings: EngineSettings): string[] {
       return [DRIZZLE_KIT_BIN, 'migrate'];
     case 'golang-migrate':
       return golangMigrateArgv(settings.path, 'up');
+    case 'node-pg-migrate':
+      return nodePgMigrateArgv(settings, 'up');
     case 'sqitch':
       return ['sqitch', 'deploy'];
   }

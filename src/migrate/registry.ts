@@ -6,6 +6,7 @@ import { commandEngine } from './engines/command.js';
 import { drizzleEngine } from './engines/drizzle.js';
 import { golangMigrateEngine } from './engines/golang-migrate.js';
 import { knexEngine } from './engines/knex.js';
+import { nodePgMigrateEngine } from './engines/node-pg-migrate.js';
 import { prismaEngine } from './engines/prisma.js';
 import { rawEngine } from './engines/raw.js';
 import { sqitchEngine } from './engines/sqitch.js';
@@ -18,6 +19,7 @@ const ENGINES: Readonly<Record<EngineName, MigrationEngine>> = {
   drizzle: drizzleEngine,
   'golang-migrate': golangMigrateEngine,
   sqitch: sqitchEngine,
+  'node-pg-migrate': nodePgMigrateEngine,
   command: commandEngine,
 };
 

@@ -157,6 +157,8 @@ export interface MigrationEngine {
   run(target: EngineTarget, options: RunOptions): Promise<RunOutcome>;
   /** Reverts the newest applied migrations (engines that support it). */
   rollback?(target: EngineTarget, options: RollbackOptions): Promise<RunOutcome>;
+  /** Engines without `rollback`: why, and what to do instead (printed when `migrate rollback` refuses). */
+  readonly noRollback?: string;
 }
 
 /** A state read in full: every migration listed, the applied ones counted. */

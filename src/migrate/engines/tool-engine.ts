@@ -15,12 +15,17 @@ export interface ToolSpec {
   name: EngineName;
   /** What applies migrations when `migrations.command` is not set. */
   applyCommand(target: EngineTarget): string[];
-  /** Apply up to and including one migration; engines without it refuse `--to`. */
-  applyToCommand?(target: EngineTarget, to: string): string[];
+  /** Apply up to and including one migration (`before`: the state read before the run); engines without it refuse `--to`. */
+  applyToCommand?(target: EngineTarget, to: string, before: DatabaseState | undefined): string[];
   /** What prints the status when `migrations.plan_command` is not set; absent when the tool has none. */
   statusCommand?(target: EngineTarget): string[];
   /** Why there is no status without `plan_command`. */
   noStatusReason?: string;
+  /**
+   * Reads the state without starting the tool (its table, read-only, and the files in the image):
+   * used by plan and around runs unless `plan_command` names the user's own status command.
+   */
+  readState?(target: EngineTarget): Promise<DatabaseState>;
   parseStatus(run: ToolRun): DatabaseState;
   /** The migration a failed apply run names, when its output says. */
   failedMigration?(run: ToolRun): string | undefined;
@@ -35,8 +40,9 @@ export function describeToolFailure(run: ToolRun, timeoutMs?: number): string {
   return `${command} exited with code ${run.exitCode}${output ? `: ${output}` : ''}`;
 }
 
-/** Reads the status with the tool; never throws for a status that cannot be read. */
+/** Reads the status with the tool, or without it (`readState`); never throws for a status that cannot be read. */
 export async function readToolStatus(spec: ToolSpec, target: EngineTarget, signal?: AbortSignal): Promise<DatabaseState> {
+  if (spec.readState && target.migrations.plan_command === undefined) return spec.readState(target);
   if ('missing' in target.image) return unreadable(`no app image to run ${spec.name} in: ${target.image.missing}`);
   const argv = target.migrations.plan_command ?? spec.statusCommand?.(target);
   if (!argv) return unreadable(spec.noStatusReason ?? `${spec.name} has no status command; set migrations.plan_command`);
@@ -91,15 +97,14 @@ export function toolEngine(spec: ToolSpec): MigrationEngine {
     builtin: false,
     plan: (target) => readToolStatus(spec, target),
     async run(target: EngineTarget, options: RunOptions): Promise<RunOutcome> {
-      let argv: string[];
       if (options.to !== undefined) {
         if (!spec.applyToCommand) throw new UserError(`engine ${spec.name} cannot apply up to one migration: --to is not supported`);
         if (target.migrations.command) throw new UserError('--to cannot be combined with a custom migrations.command');
-        argv = spec.applyToCommand(target, options.to);
-      } else {
-        argv = target.migrations.command ? [...target.migrations.command] : spec.applyCommand(target);
       }
       const before = options.before ?? (hasStatus(target) ? await readToolStatus(spec, target, options.signal) : undefined);
+      let argv: string[];
+      if (options.to !== undefined) argv = spec.applyToCommand!(target, options.to, before);
+      else argv = target.migrations.command ? [...target.migrations.command] : spec.applyCommand(target);
       if (before && !before.readable) target.log(`status before the run not readable: ${before.reason ?? 'unknown reason'}`);
       target.log(`running ${argv.join(' ')} in ${target.containerName}`);
       const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, signal: options.signal, ...(spec.env ? { env: spec.env(target) } : {}) });

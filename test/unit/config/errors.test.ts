@@ -49,7 +49,7 @@ const cases: ErrorCase[] = [
     name: 'unknown migration engine',
     lines: [...HEAD, ...DB, '    migrations: { engine: flyway, path: db }', ...PROD],
     errors: [
-      'stagecraft.yml:6:27: databases.main.migrations.engine: expected one of raw, knex, prisma, drizzle, golang-migrate, sqitch, command, got "flyway"',
+      'stagecraft.yml:6:27: databases.main.migrations.engine: expected one of raw, knex, prisma, drizzle, golang-migrate, sqitch, node-pg-migrate, command, got "flyway"',
     ],
   },
   {

@@ -17,7 +17,7 @@ describe('engine registry', () => {
 
   it('an unknown engine is a user error listing the known ones', () => {
     expect(() => engineFor('flyway')).toThrow(UserError);
-    expect(() => engineFor('flyway')).toThrow(/unknown migration engine "flyway" \(known engines: raw, knex, prisma, drizzle, golang-migrate, sqitch, command\)/);
+    expect(() => engineFor('flyway')).toThrow(/unknown migration engine "flyway" \(known engines: raw, knex, prisma, drizzle, golang-migrate, sqitch, node-pg-migrate, command\)/);
   });
 });
 
