@@ -1,14 +1,16 @@
 /**
  * golang-migrate: `migrate -path P -database URL up` applies; `migrate ... version` prints the
- * current version (and whether it is dirty). It cannot list pending migrations, so plan says so.
+ * current version (and whether it is dirty). `plan` reads `schema_migrations` and the image's
+ * migration files itself instead (see golang-migrate-plan.ts), so pending migrations are listed.
  * The URL reaches the tool through DATABASE_URL via a fixed `sh -c` script, never in argv.
  */
-import type { DatabaseState } from '../types.js';
+import type { DatabaseState, MigrationEngine } from '../types.js';
 import { unreadable } from '../types.js';
 import { golangMigrateArgv } from '../engine-commands.js';
 import type { ToolRun } from './container-tool.js';
 import { describeToolFailure, toolEngine } from './tool-engine.js';
 import { outputLines } from './tool-output.js';
+import { readGolangMigratePlan } from './golang-migrate-plan.js';
 
 /** Parses `migrate version`: `3`, `3 (dirty)`, or `error: no migration`. */
 export function parseMigrateVersion(run: ToolRun): DatabaseState {
@@ -35,10 +37,16 @@ export function parseMigrateVersion(run: ToolRun): DatabaseState {
   return unreadable(run.exitCode === 0 ? 'migrate version printed no version' : describeToolFailure(run));
 }
 
-export const golangMigrateEngine = toolEngine({
+const golangMigrateTool = toolEngine({
   name: 'golang-migrate',
   applyCommand: (target) => golangMigrateArgv(target.migrations.path, 'up'),
   applyToCommand: (target, to) => golangMigrateArgv(target.migrations.path, 'goto', to),
   statusCommand: (target) => golangMigrateArgv(target.migrations.path, 'version'),
   parseStatus: parseMigrateVersion,
 });
+
+/** `plan` without starting `migrate` (golang-migrate-plan.ts) unless `plan_command` names the user's own status command. */
+export const golangMigrateEngine: MigrationEngine = {
+  ...golangMigrateTool,
+  plan: (target) => (target.migrations.plan_command ? golangMigrateTool.plan(target) : readGolangMigratePlan(target)),
+};

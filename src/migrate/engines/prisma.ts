@@ -2,12 +2,13 @@
  * prisma: `prisma migrate deploy` applies; `prisma migrate status` reports. The status names only
  * migrations that are not cleanly applied (pending, failed, modified); applied ones are a count.
  */
-import type { DatabaseState, MigrationEntry } from '../types.js';
+import type { DatabaseState, MigrationEngine, MigrationEntry } from '../types.js';
 import { unreadable } from '../types.js';
 import type { ToolRun } from './container-tool.js';
 import { PRISMA_BIN as PRISMA, applyCommand } from '../engine-commands.js';
 import { describeToolFailure, toolEngine } from './tool-engine.js';
 import { outputLines } from './tool-output.js';
+import { readPrismaPlan } from './prisma-plan.js';
 
 
 type Section = 'pending' | 'failed' | 'drifted' | 'not_local';
@@ -74,10 +75,21 @@ export function prismaFailedMigration(run: ToolRun): string | undefined {
   return undefined;
 }
 
-export const prismaEngine = toolEngine({
+const prismaTool = toolEngine({
   name: 'prisma',
   applyCommand: (target) => applyCommand({ ...target.migrations, command: undefined }),
   statusCommand: () => [PRISMA, 'migrate', 'status'],
   parseStatus: parsePrismaStatus,
   failedMigration: prismaFailedMigration,
 });
+
+/**
+ * `run` reads the status with `prisma migrate status` around the apply; `plan` must not start the
+ * tool, so it reads `_prisma_migrations` and the image's migration directories itself (see
+ * prisma-plan.ts) unless `plan_command` names the user's own status command. prisma writes no down
+ * migrations: there is no rollback.
+ */
+export const prismaEngine: MigrationEngine = {
+  ...prismaTool,
+  plan: (target) => (target.migrations.plan_command ? prismaTool.plan(target) : readPrismaPlan(target)),
+};
