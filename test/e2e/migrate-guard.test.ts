@@ -119,6 +119,11 @@ describe('expand/contract guard on deploy', () => {
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
 
     const releases = (await project.releases()).length;
+    const preview = await project.run('rollback', '--to', v3.id, '--dry-run', '--json');
+    expect(preview.exitCode, preview.stderr).toBe(0);
+    const check = (JSON.parse(preview.stdout) as { schema_check: { databases: string; refused: boolean; schema_changes_since: { release: string; migration: string }[] } }).schema_check;
+    expect(check).toMatchObject({ databases: 'read', refused: true });
+    expect(check.schema_changes_since).toEqual([expect.objectContaining({ release: 'migrate run', migration: '0005_drop_body' })]);
     const refused = await project.run('rollback', '--to', v3.id);
     expect(refused.exitCode, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr).toMatch(new RegExp(`cannot roll back to ${v3.id} \\(v3\\): since it was deployed, migrate run \\(.+\\) applied guard: 0005_drop_body \\(drop-column, destructive\\)`));

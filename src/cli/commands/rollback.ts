@@ -6,6 +6,8 @@ import { formatPlan } from '../../plan/format-plan.js';
 import { runPipeline } from '../../apply/pipeline.js';
 import { schemaChangesInDatabases } from '../../apply/rollback-schema.js';
 import type { Session } from '../../apply/session.js';
+import { withSession } from '../../apply/session.js';
+import { redactText } from '../../config/redact.js';
 import { ReleaseStore, unknownReleaseError } from '../../releases/store.js';
 import { RefusedError, UserError } from '../../errors.js';
 import { describeSchemaChanges, schemaChangesSince } from '../../releases/schema-since.js';
@@ -59,6 +61,18 @@ function schemaRefusal(target: Release, changes: readonly SchemaChange[]): Refus
   );
 }
 
+/**
+ * The databases' part of the check for a dry run: read-only, no deploy lock; a database or host it
+ * cannot reach leaves the dry run standing with a note (the real rollback reads them again).
+ */
+async function databasesPartForDryRun(loaded: Awaited<ReturnType<typeof loadForCommand>>, target: Release): Promise<{ changes: SchemaChange[] } | { unread: string }> {
+  try {
+    return { changes: await withSession(loaded, {}, (session) => schemaChangesInDatabases(session, loaded, target.finished_at ?? target.started_at)) };
+  } catch (error) {
+    return { unread: redactText(error instanceof Error ? error.message : String(error), loaded.secretValues) };
+  }
+}
+
 export async function runRollback(options: RollbackOptions): Promise<void> {
   const loaded = await loadForCommand(options);
   const lockWaitMs = durationOption('--lock-wait', options.lockWait);
@@ -74,8 +88,15 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
   });
   const changes = schemaChangesSince(releases, target);
   if (options.dryRun) {
-    const check = { schema_changes_since: changes, refused: changes.length > 0 && !options.force };
-    process.stdout.write(options.json ? `${JSON.stringify({ ...plan, schema_check: check }, null, 2)}\n` : `${formatPlan(plan)}\n\n${schemaCheckText(target, changes, options.force)}\n`);
+    const databases = options.force ? undefined : await databasesPartForDryRun(loaded, target);
+    const all = [...changes, ...(databases && 'changes' in databases ? databases.changes : [])];
+    const check = {
+      schema_changes_since: all,
+      databases: databases === undefined ? 'not checked (--force)' : 'changes' in databases ? 'read' : `not read: ${databases.unread}`,
+      refused: all.length > 0 && !options.force,
+    };
+    const databasesLine = databases && 'unread' in databases ? `\n  databases not read (${databases.unread}): migrations applied by \`migrate run\` are checked again at the rollback` : '';
+    process.stdout.write(options.json ? `${JSON.stringify({ ...plan, schema_check: check }, null, 2)}\n` : `${formatPlan(plan)}\n\n${schemaCheckText(target, all, options.force)}${databasesLine}\n`);
     return;
   }
   if (changes.length > 0 && !options.force) throw schemaRefusal(target, changes);
