@@ -191,17 +191,19 @@ export function buildProgram(): Command {
   migrate
     .command('rollback')
     .argument('[ids...]', 'exactly these applied migrations (refused while an applied one depends on them, unless --cascade)')
-    .description('revert applied migrations with their .down.sql files (raw engine), newest first in reverse dependency order; holds the deploy lock')
+    .description('revert applied migrations with their .down.sql files (raw engine) or `sqitch revert` (sqitch), newest first in reverse dependency order; holds the deploy lock')
     .requiredOption('--database <name>', 'the database to roll back')
     .option('--steps <n>', 'how many migrations to revert, newest first (default 1)')
     .option('--to <id>', 'revert every migration applied after this one (it stays applied)')
     .option('--cascade', 'also revert the applied migrations that depend on the ones chosen', false)
+    .option('--image <ref>', 'app image for container engines (sqitch reverts with the sqitch in it; default: the current release\'s)')
+    .option('--version <tag>', 'use the image of this version')
     .option('--dry-run', 'print what would be reverted and change nothing', false)
     .option('--lock-timeout <duration>', 'wait this long for the migration advisory lock (default: migrations.lock_timeout, 60s)')
     .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
     .option('--json', 'print the outcome as JSON', false)
     .option('-y, --yes', 'approve environments that have require_approval', false)
-    .action(async (ids: string[], opts: { database: string; steps?: string; to?: string; cascade: boolean; dryRun: boolean; lockTimeout?: string; lockWait?: string; json: boolean; yes: boolean }, cmd: Command) => {
+    .action(async (ids: string[], opts: { database: string; steps?: string; to?: string; cascade: boolean; image?: string; version?: string; dryRun: boolean; lockTimeout?: string; lockWait?: string; json: boolean; yes: boolean }, cmd: Command) => {
       const { runMigrateRollback } = await import('./commands/migrate.js');
       return runMigrateRollback({ ...globals(cmd), ...opts, ids });
     });

@@ -60,6 +60,9 @@ export interface MigrateRunOptions extends CommonOptions {
 
 export interface MigrateRollbackOptions extends CommonOptions {
   database: string;
+  /** Container engines (sqitch) revert with the tool in this image (default: the current release's). */
+  image?: string;
+  version?: string;
   steps?: string;
   to?: string;
   ids?: string[];
@@ -318,13 +321,14 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
     const [database] = selectDatabases(loaded, options.database);
     const settings = loaded.config.databases[database!]!.migrations;
     if (!engineFor(settings.engine).rollback) {
-      throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (only raw does); use the tool's own rollback command`);
+      throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (raw and sqitch do); use the tool's own rollback command`);
     }
     const out = options.json ? process.stderr : process.stdout;
-    const targets = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
+    const image = await imageFor(loaded, [database!], options);
+    const targets = targetsFor(session, [database!], image, (db, line) => out.write(`[${db}] ${line}\n`));
     const states = await readStates(targets);
     const plan = assembleMigrationPlan(
-      { kind: 'rollback', service: loaded.config.service, environment: loaded.environment, image: null, to: options.to },
+      { kind: 'rollback', service: loaded.config.service, environment: loaded.environment, image: image.shown, to: options.to },
       [planDatabaseRollback(inputOf(loaded, targets[0]!, states), loaded.environment, selection, cascade)],
     );
     if (options.dryRun) return printPlan(plan, options.json);

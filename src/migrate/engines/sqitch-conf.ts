@@ -20,7 +20,7 @@ export function parseSqitchConf(text: string): SqitchConfig {
       section = header[2] === undefined ? header[1]!.toLowerCase() : `${header[1]!.toLowerCase()}.${header[2].replace(/\\(.)/g, '$1')}`;
       continue;
     }
-    const entry = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
+    const entry = /^([A-Za-z][A-Za-z0-9_-]*)\s*(?:=\s*(.*))?$/.exec(line);
     if (!entry || section === '') continue;
     values.set(`${section}.${entry[1]!.toLowerCase()}`, entry[2] === undefined ? 'true' : unquote(entry[2]));
   }
