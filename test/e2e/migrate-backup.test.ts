@@ -1,9 +1,10 @@
 /**
  * Backups before destructive changes (`databases.X.backup`) on the real testbed: the backup is a
- * one-off container on the primary host (here the hello app's v1 image, which has node and pg) that
- * dumps every table as JSON into a directory bind-mounted from the host. It runs before a
- * destructive migration and its dump holds the data the migration drops; a failing backup stops
- * the deploy (or `migrate run`) with exit 4 before any migration, and the release records it.
+ * one-off container on the primary host running the testbed's PostgreSQL client image (Debian
+ * bookworm's postgresql-client) with pg_dump, writing into a directory bind-mounted from the host.
+ * It runs before a destructive migration and its dump holds the data the migration drops; a failing
+ * backup stops the deploy (or `migrate run`) with exit 4 before any migration, and the release
+ * records it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -17,28 +18,15 @@ import type { MigrateDatabaseSpec, ScratchDatabase } from './helpers/migrate-pro
 const HOST = '10.201.0.12';
 const PORT = 8378;
 
-// Reads DATABASE_URL from its environment only, dumps the rows of every user table.
-const DUMP = `
-const { Client } = require('pg');
-const fs = require('fs');
-(async () => {
-  const c = new Client({ connectionString: process.env.DATABASE_URL });
-  await c.connect();
-  const tables = (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")).rows.map((r) => r.table_name);
-  const dump = {};
-  for (const t of tables) dump[t] = (await c.query('SELECT * FROM "' + t.replace(/"/g, '""') + '"')).rows;
-  await c.end();
-  const file = '/backups/' + process.env.STAGECRAFT_BACKUP_NAME + '.json';
-  fs.writeFileSync(file, JSON.stringify({ database: process.env.STAGECRAFT_DATABASE, release: process.env.STAGECRAFT_RELEASE || null, tables: dump }));
-  console.log('dumped ' + tables.length + ' tables to ' + file);
-})().catch((e) => { console.error(e.message); process.exit(1); });
-`;
-const FAIL = ['node', '-e', 'console.error("backup tool: disk full"); process.exit(1)'];
+// DATABASE_URL reaches pg_dump from the container's environment only, never argv.
+const DUMP = ['sh', '-c', 'pg_dump --no-owner --file="/backups/$STAGECRAFT_BACKUP_NAME.sql" "$DATABASE_URL" && echo "dumped $STAGECRAFT_DATABASE to /backups/$STAGECRAFT_BACKUP_NAME.sql"'];
+const FAIL = ['sh', '-c', 'echo "backup tool: disk full" >&2; exit 1'];
 
-interface Dump {
-  database: string;
-  release: string | null;
-  tables: Record<string, Record<string, unknown>[]>;
+/** The rows pg_dump wrote for a table, as its COPY block's lines. */
+function dumpedRows(dump: string, table: string): string[] {
+  const block = new RegExp(`^COPY public\\.${table} \\(([^)]*)\\) FROM stdin;\n([\\s\\S]*?)^\\\\\\.$`, 'm').exec(dump);
+  if (!block) throw new Error(`no COPY block for ${table} in the dump`);
+  return [block[1]!, ...block[2]!.split('\n').filter((line) => line !== '')];
 }
 
 describe('backups before destructive migrations', () => {
@@ -55,7 +43,7 @@ describe('backups before destructive migrations', () => {
     engine: 'raw',
     path: 'db/main',
     strategy: 'pre_deploy',
-    backup: { image: `${state.registry.server}/e2e/${project.service}:v1`, command, timeout: '2m', volumes: [`${backupDir}:/backups`] },
+    backup: { image: state.images.pg_client, command, timeout: '2m', volumes: [`${backupDir}:/backups`] },
   });
 
   beforeAll(async () => {
@@ -67,12 +55,12 @@ describe('backups before destructive migrations', () => {
       { service: uniqueService('backup'), proxyPort: PORT, app: 'hello', hosts: [HOST], databases: { main: { url: db.url, engine: 'raw', path: 'db/main', strategy: 'pre_deploy' } } },
       state,
     );
-    await project.configure({ databases: { main: database(['node', '-e', DUMP]) } });
+    await project.configure({ databases: { main: database(DUMP) } });
     await project.writeFile(
       'db/main/0001_accounts.sql',
       "CREATE TABLE accounts (id int PRIMARY KEY, legacy text, nickname text);\nINSERT INTO accounts VALUES (1, 'old-plan-a', 'ann'), (2, 'old-plan-b', 'bob');\n",
     );
-    // Nothing destructive: no backup (its image, v1, is not even pushed yet).
+    // Nothing destructive: no backup.
     const first = await project.run('deploy', '--version', 'v1');
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     expect((await project.lastRelease()).backups).toBeUndefined();
@@ -88,7 +76,7 @@ describe('backups before destructive migrations', () => {
   it('a deploy with a DROP COLUMN backs up first: the dump on the host holds the dropped column, the release records it', async () => {
     await project.writeFile('db/main/0002_drop_legacy.sql', '-- stagecraft:allow drop-column v1 no longer reads legacy\nALTER TABLE accounts DROP COLUMN legacy;\n');
     const dryRun = await project.run('deploy', '--version', 'v2', '--dry-run');
-    expect(dryRun.stdout).toContain(`backup before destructive migrations: ${state.registry.server}/e2e/${project.service}:v1 node -e`);
+    expect(dryRun.stdout).toContain(`backup before destructive migrations: ${state.images.pg_client} sh -c`);
 
     const deploy = await project.run('deploy', '--version', 'v2');
     expect(deploy.exitCode, deploy.stdout + deploy.stderr).toBe(0);
@@ -98,17 +86,12 @@ describe('backups before destructive migrations', () => {
     expect(release.status).toBe('completed');
     const name = `${project.service}-main-${release.id}`;
     expect(release.backups).toEqual([
-      { database: 'main', status: 'completed', reason: 'destructive: 0002_drop_legacy (drop-column)', name, duration_ms: expect.any(Number), log_tail: [`dumped 3 tables to /backups/${name}.json`] },
+      { database: 'main', status: 'completed', reason: 'destructive: 0002_drop_legacy (drop-column)', name, duration_ms: expect.any(Number), log_tail: [`dumped main to /backups/${name}.sql`] },
     ]);
-    const file = join(backupDir, `${name}.json`);
+    expect(name).toContain(release.id);
+    const file = join(backupDir, `${name}.sql`);
     expect(existsSync(file)).toBe(true);
-    const dump = JSON.parse(readFileSync(file, 'utf8')) as Dump;
-    expect(dump.database).toBe('main');
-    expect(dump.release).toBe(release.id);
-    expect(dump.tables['accounts']).toEqual([
-      { id: 1, legacy: 'old-plan-a', nickname: 'ann' },
-      { id: 2, legacy: 'old-plan-b', nickname: 'bob' },
-    ]);
+    expect(dumpedRows(readFileSync(file, 'utf8'), 'accounts')).toEqual(['id, legacy, nickname', '1\told-plan-a\tann', '2\told-plan-b\tbob']);
     expect(await columns()).toEqual(['id', 'nickname']);
     expect(JSON.stringify(release)).not.toContain(state.postgres.password);
 
@@ -142,20 +125,15 @@ describe('backups before destructive migrations', () => {
     expect(await applied()).toEqual(['0001_accounts', '0002_drop_legacy']);
     expect(await columns()).toEqual(['id', 'nickname']);
 
-    await project.configure({ databases: { main: database(['node', '-e', DUMP]) } });
+    await project.configure({ databases: { main: database(DUMP) } });
     const before = new Set(readdirSync(backupDir));
     const run = await project.run('migrate', 'run', '--yes');
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).not.toContain(state.postgres.password);
     const made = readdirSync(backupDir).filter((file) => !before.has(file));
     expect(made).toHaveLength(1);
-    expect(made[0]).toMatch(new RegExp(`^${project.service}-main-\\d{8}-\\d{6}\\.json$`));
-    const dump = JSON.parse(readFileSync(join(backupDir, made[0]!), 'utf8')) as Dump;
-    expect(dump.release).toBeNull();
-    expect(dump.tables['accounts']).toEqual([
-      { id: 1, nickname: 'ann' },
-      { id: 2, nickname: 'bob' },
-    ]);
+    expect(made[0]).toMatch(new RegExp(`^${project.service}-main-\\d{8}-\\d{6}\\.sql$`));
+    expect(dumpedRows(readFileSync(join(backupDir, made[0]!), 'utf8'), 'accounts')).toEqual(['id, nickname', '1\tann', '2\tbob']);
     expect(await applied()).toEqual(['0001_accounts', '0002_drop_legacy', '0003_drop_nickname']);
     expect(await columns()).toEqual(['id']);
   });
