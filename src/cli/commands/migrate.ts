@@ -320,8 +320,9 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
     const { loaded } = session;
     const [database] = selectDatabases(loaded, options.database);
     const settings = loaded.config.databases[database!]!.migrations;
-    if (!engineFor(settings.engine).rollback) {
-      throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (raw and sqitch do); use the tool's own rollback command`);
+    const engine = engineFor(settings.engine);
+    if (!engine.rollback) {
+      throw new UserError(`engine ${settings.engine} does not support \`migrate rollback\` (raw, sqitch and node-pg-migrate do): ${engine.noRollback ?? "use the tool's own rollback command"}; nothing was changed`);
     }
     const out = options.json ? process.stderr : process.stdout;
     const image = await imageFor(loaded, [database!], options);

@@ -33,8 +33,8 @@ export async function readNodePgMigratePlan(target: EngineTarget): Promise<Datab
   const message = (error: unknown) => target.scrub(error instanceof Error ? error.message : String(error));
   let files: ReturnType<typeof nodePgMigrateFiles>;
   try {
-    // Names only: node-pg-migrate's order and names come from the file names.
-    const tree = await readImageFiles(target, path, { include: () => false });
+    // node-pg-migrate reads the directory itself, not below it.
+    const tree = await readImageFiles(target, path, { include: (file) => !file.includes('/') });
     if ('missing' in tree) return unreadable(`cannot list node-pg-migrate's migrations: ${tree.missing} (migrations.path must be the directory node-pg-migrate reads, its -m)`);
     files = nodePgMigrateFiles(tree.files.keys());
   } catch (error) {

@@ -75,7 +75,7 @@ export function outcomesFromStatus(
     if (afterState.get(m.id) === 'failed') return { id: m.id, outcome: 'failed' };
     return { id: m.id, outcome: stillPending(m.id) ? 'skipped' : 'applied' };
   });
-  const notes = after?.readable ? [] : ['the status after the run could not be read: which migrations ran is not known'];
+  const notes = after?.readable ? [] : [`the status after the run could not be read${after?.reason ? ` (${after.reason})` : ''}: which migrations ran is not known`];
   return { migrations, notes };
 }
 
@@ -91,7 +91,7 @@ export function interruptedOutcome(target: EngineTarget, argv: readonly string[]
 }
 
 export function toolEngine(spec: ToolSpec): MigrationEngine {
-  const hasStatus = (target: EngineTarget) => target.migrations.plan_command !== undefined || spec.statusCommand !== undefined;
+  const hasStatus = (target: EngineTarget) => target.migrations.plan_command !== undefined || spec.statusCommand !== undefined || spec.readState !== undefined;
   return {
     name: spec.name,
     builtin: false,

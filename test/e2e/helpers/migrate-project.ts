@@ -17,12 +17,15 @@ import type { TestbedState } from './testbed-state.js';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(REPO_ROOT, 'bin', 'stagecraft.js');
 
-export type ExampleApp = 'raw-sql' | 'hello';
+export type ExampleApp = 'raw-sql' | 'hello' | 'drizzle' | 'node-pg-migrate' | 'prisma' | 'sqitch';
+
+/** Examples whose image COPYs node_modules: installed (npm ci) when this package is missing. */
+const INSTALLED_BY_NPM: Partial<Record<ExampleApp, string>> = { hello: 'knex', drizzle: 'drizzle-kit', 'node-pg-migrate': 'node-pg-migrate', prisma: 'prisma' };
 
 export interface MigrateDatabaseSpec {
   /** As the hosts reach it. */
   url: string;
-  engine: 'raw' | 'knex' | 'command';
+  engine: 'raw' | 'knex' | 'command' | 'drizzle' | 'node-pg-migrate' | 'prisma' | 'golang-migrate' | 'sqitch';
   path?: string;
   strategy?: 'pre_deploy' | 'post_deploy' | 'manual';
   command?: string[];
@@ -126,7 +129,8 @@ export class MigrateProject {
   static async create(spec: MigrateProjectSpec, state: TestbedState): Promise<MigrateProject> {
     const dir = await mkdtemp(join(tmpdir(), `sc-e2em-${spec.service}-`));
     const source = join(REPO_ROOT, 'examples', spec.app);
-    if (spec.app === 'hello' && !existsSync(join(source, 'node_modules', 'knex'))) {
+    const marker = INSTALLED_BY_NPM[spec.app];
+    if (marker !== undefined && !existsSync(join(source, 'node_modules', marker))) {
       await execa('npm', ['--prefix', source, 'ci', '--omit=dev', '--no-audit', '--no-fund'], { stdio: 'inherit' });
     }
     await cp(source, dir, { recursive: true, verbatimSymlinks: true, filter: (path) => !path.includes(`${source}/.stagecraft`) });
