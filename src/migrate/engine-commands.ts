@@ -34,6 +34,11 @@ export function golangMigrateArgv(path: string | undefined, ...command: string[]
   return ['sh', '-c', script, 'migrate', path ?? 'migrations', ...command];
 }
 
+/** sqitch runs in the directory of sqitch.conf (`migrations.path`) and verifies each change right after deploying it. */
+export function sqitchDeployArgv(path: string | undefined, ...extra: string[]): string[] {
+  return ['sqitch', '--chdir', path ?? '.', 'deploy', '--verify', ...extra];
+}
+
 /** The argv that applies migrations for a container engine (`[]` for raw, which needs none). */
 export function applyCommand(settings: EngineSettings): string[] {
   if (settings.command) return [...settings.command];
@@ -52,7 +57,7 @@ export function applyCommand(settings: EngineSettings): string[] {
     case 'node-pg-migrate':
       return nodePgMigrateArgv(settings, 'up');
     case 'sqitch':
-      return ['sqitch', 'deploy'];
+      return sqitchDeployArgv(settings.path);
   }
 }
 

@@ -10,6 +10,7 @@
 import { ConfigError } from '../../config/index.js';
 import { RefusedError, UserError } from '../../errors.js';
 import { DriftError, MigrationError } from '../errors.js';
+import { sqitchDeployArgv } from '../engine-commands.js';
 import type { DatabaseState, EngineTarget, MigrationEngine, MigrationEntry, MigrationOutcome, RollbackOptions, RunOptions, RunOutcome } from '../types.js';
 import { unreadable } from '../types.js';
 import { qualifiedTable, tableExists, withReadOnlyDatabase } from '../database/read-only.js';
@@ -229,8 +230,17 @@ function failedEntry(plan: SqitchPlan | undefined, run: ToolRun): string | undef
   return (plan ? entryNamed(plan, printed)?.key : undefined) ?? printed.split(' ')[0];
 }
 
+/** `migrations.command` unless it is the default (a deploy hands the default over as the command). */
+function customCommand(target: EngineTarget): string[] | undefined {
+  const command = target.migrations.command;
+  if (!command) return undefined;
+  const standard = sqitchDeployArgv(target.migrations.path);
+  return command.length === standard.length && command.every((word, i) => word === standard[i]) ? undefined : [...command];
+}
+
 async function run(target: EngineTarget, options: RunOptions): Promise<RunOutcome> {
-  if (options.to !== undefined && target.migrations.command) throw new UserError('--to cannot be combined with a custom migrations.command');
+  const custom = customCommand(target);
+  if (options.to !== undefined && custom) throw new UserError('--to cannot be combined with a custom migrations.command');
   const read = await readState(target);
   if (!read.project) throw new MigrationError(`${target.database}: ${read.state.reason ?? 'cannot read the sqitch project'}`);
   const project = read.project;
@@ -242,9 +252,7 @@ async function run(target: EngineTarget, options: RunOptions): Promise<RunOutcom
   ]);
   if (drifted.size > 0) throw new DriftError(target.database, [...drifted]);
   const before = read.state.readable ? read.state : options.before;
-  const argv = target.migrations.command
-    ? [...target.migrations.command]
-    : sqitchArgv(target, 'deploy', '--verify', ...(options.to !== undefined ? ['--to', toSpec(project.plan, options.to)] : []));
+  const argv = custom ?? sqitchDeployArgv(target.migrations.path, ...(options.to !== undefined ? ['--to', toSpec(project.plan, options.to)] : []));
   target.log(`running ${argv.join(' ')} in ${target.containerName}`);
   const result = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, env: env(target), signal: options.signal });
   if (result.interrupted) return interruptedOutcome(target, argv, options.signal);

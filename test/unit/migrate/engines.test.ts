@@ -25,7 +25,8 @@ describe('default and overridden commands', () => {
   it('defaults per tool; migrations.command replaces them', () => {
     expect(applyCommand({ engine: 'knex' })).toEqual(['node_modules/.bin/knex', 'migrate:latest']);
     expect(applyCommand({ engine: 'prisma' })).toEqual(['node_modules/.bin/prisma', 'migrate', 'deploy']);
-    expect(applyCommand({ engine: 'sqitch' })).toEqual(['sqitch', 'deploy']);
+    expect(applyCommand({ engine: 'sqitch' })).toEqual(['sqitch', '--chdir', '.', 'deploy', '--verify']);
+    expect(applyCommand({ engine: 'sqitch', path: 'db' })).toEqual(['sqitch', '--chdir', 'db', 'deploy', '--verify']);
     expect(applyCommand({ engine: 'knex', command: ['npx', 'knex', 'migrate:latest', '--knexfile', 'db/knexfile.js'] })).toEqual([
       'npx', 'knex', 'migrate:latest', '--knexfile', 'db/knexfile.js',
     ]);
