@@ -31,6 +31,8 @@ export function toolNewCommand(settings: EngineSettings, name: string): string |
       return `migrate create -ext sql -dir ${dir} -seq ${name}`;
     case 'sqitch':
       return `sqitch add ${name}`;
+    case 'node-pg-migrate':
+      return `npx node-pg-migrate create ${name} -m ${dir}`;
     case 'command':
       return 'the tool your migrations.command runs';
   }

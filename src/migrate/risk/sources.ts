@@ -7,7 +7,7 @@
  *   prisma          <path>/[migrations/]<name>/migration.sql (or prisma/migrations/…): as golang-migrate
  *   drizzle         <path>/*.sql (or <path>/drizzle/*.sql): drizzle-kit runs them in one transaction
  *   sqitch          <path>/deploy/**.sql: psql runs statement by statement; BEGIN…COMMIT opens one
- *   knex, command   not linted: their migrations are JavaScript or your own command
+ *   knex, node-pg-migrate, command   not linted: their migrations are JavaScript or your own command
  * Paths are read relative to stagecraft.yml, like the raw engine's.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -45,6 +45,7 @@ export interface SourceSettings {
 /** The files to lint for one database, in the order they apply; problems reading them instead of throwing. */
 export async function databaseSources(configDir: string, settings: SourceSettings, environment: string | undefined): Promise<DatabaseSources> {
   if (settings.engine === 'knex') return { linted: false, reason: 'knex migrations are JavaScript: not linted' };
+  if (settings.engine === 'node-pg-migrate') return { linted: false, reason: 'node-pg-migrate migrations are JavaScript (its MigrationBuilder writes the SQL): not linted' };
   if (settings.engine === 'command') return { linted: false, reason: 'engine command runs your own command: not linted' };
   const { dir, display } = migrationsDir(configDir, settings.path ?? '.');
   if (settings.engine === 'raw') {

@@ -102,6 +102,7 @@ describe('migrate new: templates', () => {
     ['drizzle', 'npx drizzle-kit generate'],
     ['golang-migrate', 'migrate create -ext sql -dir db -seq add_x'],
     ['sqitch', 'sqitch add add_x'],
+    ['node-pg-migrate', 'npx node-pg-migrate create add_x -m db'],
   ])('%s is created with %j', (engine, command) => {
     expect(toolNewCommand({ engine, path: 'db' }, 'add_x')).toBe(command);
   });

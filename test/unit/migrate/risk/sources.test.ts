@@ -103,6 +103,7 @@ describe('which files are linted per engine', () => {
 
   it('knex and command are not linted, saying why', async () => {
     expect(await databaseSources(root, { engine: 'knex', path: 'migrations' }, 'prod')).toEqual({ linted: false, reason: 'knex migrations are JavaScript: not linted' });
+    expect(await databaseSources(root, { engine: 'node-pg-migrate', path: 'migrations' }, 'prod')).toEqual({ linted: false, reason: 'node-pg-migrate migrations are JavaScript (its MigrationBuilder writes the SQL): not linted' });
     expect(await databaseSources(root, { engine: 'command' }, 'prod')).toEqual({ linted: false, reason: 'engine command runs your own command: not linted' });
   });
 
