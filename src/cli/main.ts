@@ -191,7 +191,7 @@ export function buildProgram(): Command {
   migrate
     .command('rollback')
     .argument('[ids...]', 'exactly these applied migrations (refused while an applied one depends on them, unless --cascade)')
-    .description('revert applied migrations with their .down.sql files (raw engine) `sqitch revert` (sqitch) or `node-pg-migrate down N` (node-pg-migrate), newest first in reverse dependency order; holds the deploy lock')
+    .description('revert applied migrations with their .down.sql files (raw engine), `sqitch revert` (sqitch) or `node-pg-migrate down N` (node-pg-migrate), newest first in reverse dependency order; holds the deploy lock')
     .requiredOption('--database <name>', 'the database to roll back')
     .option('--steps <n>', 'how many migrations to revert, newest first (default 1)')
     .option('--to <id>', 'revert every migration applied after this one (it stays applied)')
