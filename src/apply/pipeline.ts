@@ -14,6 +14,7 @@ import { createRunners, guardBeforeRollout } from './runners.js';
 import type { DeployContext } from './runners.js';
 import type { Reporter } from './reporter.js';
 import { withSession } from './session.js';
+import { mergeHostHistory, shareRelease } from './release-history.js';
 import type { Session } from './session.js';
 
 export interface PipelineOptions {
@@ -59,25 +60,29 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const config = loaded.config;
   const scrub = (text: string) => redactText(text, loaded.secretValues);
   const store = new ReleaseStore(options.storeFile);
-  // One read of the store, before any host is touched (a corrupt store stops us here).
-  const recorded = await store.list();
-  const previous = recorded.find((release) => release.environment === plan.environment && release.status === 'completed');
-  const releaseId = newReleaseId(new Date(), recorded.map((release) => release.id));
-  const hookContext: HookContext = {
-    service: plan.service,
-    environment: plan.environment,
-    version: plan.version,
-    releaseId,
-    hosts: plan.hosts,
-    command: plan.kind,
-  };
+  // A corrupt store stops us here, before any host is touched.
+  await store.list();
   const hooksPath = config.hooks.path;
   const hookLine = (phase: PhaseName) => (line: string) => reporter.output(phase, line, 'hook', true);
+  const warn = (line: string) => reporter.info('build', line);
 
   return withSession(loaded, { hostExitCode: ExitCode.rollout }, (session) => {
     const { actor } = session;
     const lock = { command: plan.kind, version: plan.version, message: options.lockMessage, waitMs: options.lockWaitMs };
     return session.underDeployLock(lock, async (signal) => {
+      // Under the lock: what other machines deployed counts for `previous` and the new id.
+      await mergeHostHistory(session, store, warn);
+      const recorded = await store.list();
+      const previous = recorded.find((release) => release.environment === plan.environment && release.status === 'completed');
+      const releaseId = newReleaseId(new Date(), recorded.map((release) => release.id));
+      const hookContext: HookContext = {
+        service: plan.service,
+        environment: plan.environment,
+        version: plan.version,
+        releaseId,
+        hosts: plan.hosts,
+        command: plan.kind,
+      };
       const context: DeployContext = {
         plan,
         baseDir: loaded.dir,
@@ -114,6 +119,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         ...(previous ? { previous_id: previous.id } : {}),
         ...(plan.rollback_of ? { rollback_of: plan.rollback_of } : {}),
       });
+      await shareRelease(session, release, warn);
 
       const runners = createRunners(context);
       // pre-deploy runs after the image is pushed and before anything changes on a host.
@@ -132,6 +138,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         }
       }
       const final = (await store.get(release.id)) ?? release;
+      await shareRelease(session, final, (line) => reporter.info('finalize', line));
       return { release: final, exitCode: error ? error.exitCode : ExitCode.ok, ...(error ? { error } : {}) };
     });
   });

@@ -86,20 +86,22 @@ export function buildProgram(): Command {
   const releases = program.command('releases').description('list and inspect recorded releases');
   releases
     .command('list')
-    .description('list releases, newest first')
+    .description('list releases, newest first (with --env, after merging the shared history from its primary host)')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .option('--local', 'only this machine\'s records: do not read the shared history from the primary host')
+    .action(async (opts: { json?: boolean; local?: boolean }, cmd: Command) => {
       const { runReleasesList } = await import('./commands/releases.js');
-      return runReleasesList({ ...globals(cmd), json: opts.json === true });
+      return runReleasesList({ ...globals(cmd), json: opts.json === true, local: opts.local === true });
     });
   releases
     .command('show')
     .description('show one release')
     .argument('<id>', 'release id')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+    .option('--local', 'only this machine\'s records: do not read the shared history from the primary host')
+    .action(async (id: string, opts: { json?: boolean; local?: boolean }, cmd: Command) => {
       const { runReleasesShow } = await import('./commands/releases.js');
-      return runReleasesShow({ ...globals(cmd), id, json: opts.json === true });
+      return runReleasesShow({ ...globals(cmd), id, json: opts.json === true, local: opts.local === true });
     });
 
   program

@@ -149,6 +149,14 @@ export function serializeReleasesFile(releases: readonly Release[]): string {
   return `${JSON.stringify({ version: RELEASES_FILE_FORMAT_VERSION, releases }, null, 2)}\n`;
 }
 
+/** One record from elsewhere (the primary host's shared history): the record, or why it is not one. */
+export function parseReleaseRecord(data: unknown): { release: Release } | { invalid: string } {
+  const result = releaseSchema.safeParse(data);
+  if (result.success) return { release: result.data };
+  const issue = result.error.issues[0];
+  return { invalid: issue ? `${formatPath(issue.path) || '(record)'}: ${issue.message}` : 'wrong shape' };
+}
+
 /** Validates one record before it is written; a failure here is a bug in the caller. */
 export function invalidRecordReason(release: Release): string | undefined {
   const result = releaseSchema.safeParse(release);

@@ -15,6 +15,8 @@ import { isReleaseId, newReleaseId } from './id.js';
 import { acquireFileLock, type FileLockOptions } from './lock.js';
 import type { NewRelease, Release } from './record.js';
 import { invalidRecordReason, parseReleasesFile, serializeReleasesFile } from './schema.js';
+import { mergeHistories } from './shared-history.js';
+import type { MergedHistory } from './shared-history.js';
 import { quoteValue } from '../user-text.js';
 
 export interface ReleaseStoreOptions {
@@ -39,6 +41,7 @@ export class ReleaseStore {
   readonly file: string;
   readonly displayPath: string;
   private readonly options: ReleaseStoreOptions;
+  private heldLock: Awaited<ReturnType<typeof acquireFileLock>> | undefined;
 
   constructor(file: string, options: ReleaseStoreOptions = {}) {
     this.file = path.resolve(file);
@@ -93,6 +96,23 @@ export class ReleaseStore {
     });
   }
 
+  /**
+   * Merges records from the shared history (the primary host's) into this file: append-only by
+   * id, a local record replaced only by a newer one of the same release (see shared-history.ts).
+   * Writes only when something changed.
+   */
+  async merge(remote: readonly Release[]): Promise<MergedHistory> {
+    return this.queued(() =>
+      this.underLock(async () => {
+        const merged = mergeHistories(await this.readAll(), remote);
+        if (merged.added.length > 0 || merged.updated.length > 0) await this.writeAll(merged.releases);
+        return merged;
+      }),
+    ).catch((error: unknown) => {
+      throw userFacingWriteError(error, this.displayPath);
+    });
+  }
+
   private async readAll(): Promise<Release[]> {
     await this.refuseLinks(false);
     let text: string;
@@ -127,28 +147,42 @@ export class ReleaseStore {
   }
 
   private async lockedReadModifyWrite(change: (releases: Release[]) => { releases: Release[]; result: Release }): Promise<Release> {
+    return this.underLock(async () => {
+      const { releases, result } = change(await this.readAll());
+      // Records already in the file were validated on read; check the one we add or change.
+      const reason = invalidRecordReason(result);
+      if (reason !== undefined) throw internalError(`refusing to record release ${result.id}: ${reason}`);
+      await this.writeAll(releases);
+      return structuredClone(result);
+    });
+  }
+
+  private async underLock<T>(work: () => Promise<T>): Promise<T> {
     await this.refuseLinks(true);
     await mkdir(path.dirname(this.file), { recursive: true });
     const lock = await acquireFileLock(`${this.file}.lock`, {
       ...this.options.lock,
       displayPath: `${this.displayPath}.lock`,
     });
+    this.heldLock = lock;
     try {
-      const { releases, result } = change(await this.readAll());
-      // Records already in the file were validated on read; check the one we add or change.
-      const reason = invalidRecordReason(result);
-      if (reason !== undefined) throw internalError(`refusing to record release ${result.id}: ${reason}`);
-      await removeLeftoverTempFiles(this.file);
-      await writeFileAtomic(this.file, serializeReleasesFile(releases), {
-        beforeRename: async () => {
-          await this.options.beforeRename?.();
-          await lock.assertHeld();
-        },
-      });
-      return structuredClone(result);
+      return await work();
     } finally {
+      this.heldLock = undefined;
       await lock.release();
     }
+  }
+
+  private async writeAll(releases: readonly Release[]): Promise<void> {
+    const lock = this.heldLock;
+    if (!lock) throw internalError('writing the release store without its lock');
+    await removeLeftoverTempFiles(this.file);
+    await writeFileAtomic(this.file, serializeReleasesFile(releases), {
+      beforeRename: async () => {
+        await this.options.beforeRename?.();
+        await lock.assertHeld();
+      },
+    });
   }
 
   private async queued<T>(task: () => Promise<T>): Promise<T> {

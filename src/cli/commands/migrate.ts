@@ -1,4 +1,5 @@
 /** `stagecraft migrate plan|run|rollback|validate|new`: migrations outside a deploy. */
+import { mergeHostHistoryOf } from '../../apply/release-history.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { MIGRATION_STRATEGIES, loadConfig, parseDuration } from '../../config/index.js';
 import { ExitCode, StagecraftError, UserError } from '../../errors.js';
@@ -144,7 +145,10 @@ async function chooseImage(loaded: LoadedConfig, options: { image?: string; vers
     const ref = imageRef(loaded.config, options.version);
     return { image: { ref }, shown: ref, version: options.version };
   }
-  const current = await new ReleaseStore(storeFileFor(options)).current(loaded.environment);
+  const store = new ReleaseStore(storeFileFor(options));
+  await store.list(); // a corrupt store stops us before any host is touched
+  await mergeHostHistoryOf(loaded, store, (line) => process.stderr.write(`${line}\n`));
+  const current = await store.current(loaded.environment);
   if (!current) {
     const missing = `no completed release of ${loaded.environment} yet: pass --image REF or --version V`;
     return { image: { missing }, shown: null, note: `no image: ${missing}` };

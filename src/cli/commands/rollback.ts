@@ -7,6 +7,7 @@ import { runPipeline } from '../../apply/pipeline.js';
 import { schemaChangesInDatabases } from '../../apply/rollback-schema.js';
 import type { Session } from '../../apply/session.js';
 import { withSession } from '../../apply/session.js';
+import { mergeHostHistoryOf } from '../../apply/release-history.js';
 import { redactText } from '../../config/redact.js';
 import { ReleaseStore, unknownReleaseError } from '../../releases/store.js';
 import { RefusedError, UserError } from '../../errors.js';
@@ -77,7 +78,10 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
   const loaded = await loadForCommand(options);
   const lockWaitMs = durationOption('--lock-wait', options.lockWait);
   const storeFile = storeFileFor(options);
-  const releases = await new ReleaseStore(storeFile).list();
+  const store = new ReleaseStore(storeFile);
+  await store.list(); // a corrupt store stops us before any host is touched
+  await mergeHostHistoryOf(loaded, store, (line) => process.stderr.write(`${line}\n`));
+  const releases = await store.list();
   const target = resolveRollbackTarget(releases, loaded.environment, options.to);
   const plan = planDeploy(loaded.config, {
     environment: loaded.environment,

@@ -286,7 +286,7 @@ export async function removeServiceFromHosts(state: TestbedState, service: strin
       const ids = [...new Set(images.stdout.split('\n').map((l) => l.trim()).filter(Boolean))];
       if (ids.length) await onHost(state, host.address, ['docker', 'rmi', '-f', ...ids]);
       // The remote shell expands the globs; the service name is the test's own [a-z0-9-] value.
-      await onHost(state, host.address, ['rm', '-f', `.stagecraft/env/${service}-*.env`, `.stagecraft/locks/${service}-*.json`]);
+      await onHost(state, host.address, ['rm', '-f', `.stagecraft/env/${service}-*.env`, `.stagecraft/locks/${service}-*.json`, `.stagecraft/releases/${service}.jsonl`]);
     }),
   );
   // The operator's local tags of the test images.
