@@ -89,6 +89,7 @@ describe('prisma end to end', () => {
     const rollback = await project.run('migrate', 'rollback', '--database', 'main', '--yes');
     expect(rollback.exitCode, rollback.stdout + rollback.stderr).toBe(1);
     expect(rollback.stderr).toContain('engine prisma does not support `migrate rollback`');
+    expect(rollback.stderr).toContain('prisma writes no down migrations');
     expect(await snapshotDatabase(db)).toEqual(applied);
   });
 });

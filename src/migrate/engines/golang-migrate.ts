@@ -4,7 +4,7 @@
  * migration files itself instead (see golang-migrate-plan.ts), so pending migrations are listed.
  * The URL reaches the tool through DATABASE_URL via a fixed `sh -c` script, never in argv.
  */
-import type { DatabaseState, MigrationEngine } from '../types.js';
+import type { DatabaseState } from '../types.js';
 import { unreadable } from '../types.js';
 import { golangMigrateArgv } from '../engine-commands.js';
 import type { ToolRun } from './container-tool.js';
@@ -37,16 +37,12 @@ export function parseMigrateVersion(run: ToolRun): DatabaseState {
   return unreadable(run.exitCode === 0 ? 'migrate version printed no version' : describeToolFailure(run));
 }
 
-const golangMigrateTool = toolEngine({
+/** `plan` and the status around a run read `schema_migrations` and the image's files (golang-migrate-plan.ts) unless `plan_command` is set. */
+export const golangMigrateEngine = toolEngine({
   name: 'golang-migrate',
   applyCommand: (target) => golangMigrateArgv(target.migrations.path, 'up'),
   applyToCommand: (target, to) => golangMigrateArgv(target.migrations.path, 'goto', to),
   statusCommand: (target) => golangMigrateArgv(target.migrations.path, 'version'),
+  readState: readGolangMigratePlan,
   parseStatus: parseMigrateVersion,
 });
-
-/** `plan` without starting `migrate` (golang-migrate-plan.ts) unless `plan_command` names the user's own status command. */
-export const golangMigrateEngine: MigrationEngine = {
-  ...golangMigrateTool,
-  plan: (target) => (target.migrations.plan_command ? golangMigrateTool.plan(target) : readGolangMigratePlan(target)),
-};

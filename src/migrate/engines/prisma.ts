@@ -75,21 +75,21 @@ export function prismaFailedMigration(run: ToolRun): string | undefined {
   return undefined;
 }
 
-const prismaTool = toolEngine({
-  name: 'prisma',
-  applyCommand: (target) => applyCommand({ ...target.migrations, command: undefined }),
-  statusCommand: () => [PRISMA, 'migrate', 'status'],
-  parseStatus: parsePrismaStatus,
-  failedMigration: prismaFailedMigration,
-});
+export const PRISMA_NO_ROLLBACK = 'prisma writes no down migrations, so there is nothing to roll back with; write a new migration that reverts the change (prisma migrate dev --create-only) and deploy it';
 
 /**
- * `run` reads the status with `prisma migrate status` around the apply; `plan` must not start the
- * tool, so it reads `_prisma_migrations` and the image's migration directories itself (see
- * prisma-plan.ts) unless `plan_command` names the user's own status command. prisma writes no down
- * migrations: there is no rollback.
+ * `plan` and the status around a run never start prisma: they read `_prisma_migrations` and the
+ * image's migration directories (prisma-plan.ts), unless `plan_command` names the user's own status
+ * command (parsed as `prisma migrate status`). prisma writes no down migrations: there is no rollback.
  */
 export const prismaEngine: MigrationEngine = {
-  ...prismaTool,
-  plan: (target) => (target.migrations.plan_command ? prismaTool.plan(target) : readPrismaPlan(target)),
+  ...toolEngine({
+    name: 'prisma',
+    applyCommand: (target) => applyCommand({ ...target.migrations, command: undefined }),
+    statusCommand: () => [PRISMA, 'migrate', 'status'],
+    readState: readPrismaPlan,
+    parseStatus: parsePrismaStatus,
+    failedMigration: prismaFailedMigration,
+  }),
+  noRollback: PRISMA_NO_ROLLBACK,
 };
