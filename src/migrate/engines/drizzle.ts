@@ -56,6 +56,7 @@ export const drizzleEngine: MigrationEngine = {
     name: 'drizzle',
     applyCommand: (target) => applyCommand({ ...target.migrations, command: undefined }),
     readState: readDrizzlePlan,
+    refusesDrift: true,
     parseStatus: parseStatusLines,
   }),
   noRollback: DRIZZLE_NO_ROLLBACK,

@@ -92,6 +92,7 @@ const tool = toolEngine({
   applyCommand: (target) => applyCommand({ ...target.migrations, command: undefined }),
   applyToCommand: (target, to, before) => nodePgMigrateArgv(target.migrations, 'up', String(upCount(before, to))),
   readState: readNodePgMigratePlan,
+  refusesDrift: true,
   parseStatus: parseStatusLines,
   failedMigration: nodePgMigrateFailedMigration,
 });

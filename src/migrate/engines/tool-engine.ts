@@ -5,6 +5,7 @@
  */
 import type { MigrationEngine as EngineName } from '../../config/index.js';
 import { UserError } from '../../errors.js';
+import { MigrationError } from '../errors.js';
 import type { DatabaseState, EngineTarget, MigrationEngine, MigrationOutcome, RunOptions, RunOutcome } from '../types.js';
 import { pendingOf, unreadable } from '../types.js';
 import { runStatusTool, runTool } from './container-tool.js';
@@ -26,6 +27,8 @@ export interface ToolSpec {
    * used by plan and around runs unless `plan_command` names the user's own status command.
    */
   readState?(target: EngineTarget): Promise<DatabaseState>;
+  /** A drifted migration in the state before a run refuses it before the tool starts (the tool would apply the rest regardless). */
+  refusesDrift?: boolean;
   parseStatus(run: ToolRun): DatabaseState;
   /** The migration a failed apply run names, when its output says. */
   failedMigration?(run: ToolRun): string | undefined;
@@ -90,6 +93,15 @@ export function interruptedOutcome(target: EngineTarget, argv: readonly string[]
   return { status: 'failed', migrations: [], error, notes: [] };
 }
 
+/** Exit 4 naming every drifted migration and why: nothing runs. */
+export function refuseDrifted(target: EngineTarget, state: DatabaseState): void {
+  const drifted = state.migrations.filter((m) => m.state === 'drifted');
+  if (drifted.length === 0) return;
+  throw new MigrationError(`${target.database}: drift: ${drifted.map((m) => `${m.file ?? m.id}: ${m.error ?? 'changed after being applied'}`).join('; ')}; nothing was run`, {
+    hint: 'restore the applied migration(s) as they were and put the change in a new migration',
+  });
+}
+
 export function toolEngine(spec: ToolSpec): MigrationEngine {
   const hasStatus = (target: EngineTarget) => target.migrations.plan_command !== undefined || spec.statusCommand !== undefined || spec.readState !== undefined;
   return {
@@ -106,6 +118,7 @@ export function toolEngine(spec: ToolSpec): MigrationEngine {
       if (options.to !== undefined) argv = spec.applyToCommand!(target, options.to, before);
       else argv = target.migrations.command ? [...target.migrations.command] : spec.applyCommand(target);
       if (before && !before.readable) target.log(`status before the run not readable: ${before.reason ?? 'unknown reason'}`);
+      if (spec.refusesDrift && before?.readable) refuseDrifted(target, before);
       target.log(`running ${argv.join(' ')} in ${target.containerName}`);
       const run = await runTool(target, argv, { purpose: 'apply', timeoutMs: options.timeoutMs, signal: options.signal, ...(spec.env ? { env: spec.env(target) } : {}) });
       if (run.interrupted) return interruptedOutcome(target, argv, options.signal);

@@ -3,6 +3,8 @@ import { applyCommand, nodePgMigrateArgv } from '../../../src/migrate/engine-com
 import { downCount, nodePgMigrateFailedMigration, upCount } from '../../../src/migrate/engines/node-pg-migrate.js';
 import { NODE_PG_MIGRATE_TABLE, nodePgMigrateFiles, nodePgMigrateState, numericPrefix } from '../../../src/migrate/engines/node-pg-migrate-state.js';
 import type { NodePgMigrateFile } from '../../../src/migrate/engines/node-pg-migrate-state.js';
+import { refuseDrifted } from '../../../src/migrate/engines/tool-engine.js';
+import type { EngineTarget } from '../../../src/migrate/types.js';
 import { textRun } from './helpers.js';
 
 const FILES = ['1796199569161_create-greetings.js', '1796199570677_add-greeting-language.js', '1796199572140_seed-greetings.js'];
@@ -102,5 +104,19 @@ describe('node-pg-migrate counts', () => {
     const out = '### MIGRATION 1_a (UP) ###\nCREATE TABLE a ();\n### MIGRATION 2_b (UP) ###\nALTER TABLE nope ADD x int;\n> Rolling back attempted migration ...\nerror: relation "nope" does not exist\n';
     expect(nodePgMigrateFailedMigration(textRun(out, 1))).toBe('2_b');
     expect(nodePgMigrateFailedMigration(textRun('The DATABASE_URL environment variable is not set', 1))).toBeUndefined();
+  });
+});
+
+describe('a drifted migration refuses the run before the tool starts', () => {
+  it('exit 4 naming the file and why; a state without drift passes', () => {
+    const target = { database: 'main' } as EngineTarget;
+    const drifted = state(['1_a', '3_c'], ['1_a.js', '2_b.js', '3_c.js']);
+    expect(() => refuseDrifted(target, drifted)).toThrow(/^main: drift: migrations\/2_b\.js: not run, but ordered before 3_c.*; nothing was run$/);
+    try {
+      refuseDrifted(target, drifted);
+    } catch (error) {
+      expect((error as { exitCode: number }).exitCode).toBe(4);
+    }
+    expect(() => refuseDrifted(target, state(NAMES.slice(0, 1)))).not.toThrow();
   });
 });
