@@ -94,6 +94,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         registryAuth: registryAuthOf(loaded),
         appEnv: appEnvironment(loaded, plan.version),
         databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
+        positionOf: loaded.positionOf,
         scrub,
       };
       // Before the build and before any record: a refused deploy changes nothing anywhere.

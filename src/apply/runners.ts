@@ -3,6 +3,7 @@ import type { DeployPlan, PlannedMigration, PlannedRollout } from '../plan/deplo
 import type { HostRecord, MigrationRecord, Release } from '../releases/record.js';
 import type { MigrationEngine as MigrationEngineName } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT, describeApply } from '../migrate/engine-commands.js';
 import { refuseDrift } from '../migrate/refuse-drift.js';
 import { executeMigrationPlan } from '../migrate/orchestrate/execute.js';
@@ -20,7 +21,7 @@ import type { RegistryAuth } from '../remote/docker-ops.js';
 import { withRegistryLogin } from '../build/docker-cli.js';
 import { buildImage } from '../build/build.js';
 import { pushImage } from '../build/push.js';
-import { ExitCode, RefusedError } from '../errors.js';
+import { ExitCode, RefusedError, UserError } from '../errors.js';
 import { finishHost, revertHost, stageHost, switchHost, type AppSpec, type StagedHost } from '../rollout/host-rollout.js';
 import { mapWithConcurrency } from '../remote/connect.js';
 import { Interrupted, PhaseFailure, type PhaseRunner } from './executor.js';
@@ -44,6 +45,8 @@ export interface DeployContext {
   /** Environment of the app's containers: env.clear + env.secret values + STAGECRAFT_* facts. */
   appEnv: Readonly<Record<string, string>>;
   databaseUrls: Readonly<Record<string, string>>;
+  /** Where a config value is in stagecraft.yml, for engine config errors found against the image. */
+  positionOf?: LoadedConfig['positionOf'];
   scrub: (text: string) => string;
 }
 
@@ -204,28 +207,41 @@ async function pulledDigest(ctx: DeployContext, image: string): Promise<string |
   }
 }
 
+/** Engines whose migrations are SQL files the risk lint reads (node-pg-migrate, knex: JavaScript). */
+const SQL_ENGINES = new Set(['raw', 'sqitch', 'golang-migrate', 'drizzle', 'prisma']);
+
 /**
- * The expand/contract guard, before the build: a raw migration that would run in migrate_pre with a
- * destructive or incompatible statement nobody accepted refuses the deploy (exit 2).
+ * The expand/contract guard, before the build: a migration that would run in migrate_pre with a
+ * destructive or incompatible statement nobody accepted refuses the deploy (exit 2). Which ones
+ * are pending comes from the database and the project's own files (what the image is built from):
+ * tool engines' plans read them from the project here instead of the image, which does not exist yet.
  */
 export async function guardBeforeRollout(ctx: DeployContext): Promise<void> {
   const phase = ctx.plan.phases.find((p) => p.name === 'migrate_pre');
   if (!phase || phase.name !== 'migrate_pre' || phase.skip) return;
-  const raw = phase.migrations.filter((migration) => migration.engine === 'raw');
-  if (raw.length === 0) return;
-  const targets = raw.map((migration) => migrationTarget(ctx, 'migrate_pre', migration, ctx.plan.image));
-  const states = await readStates(targets);
+  const checked = phase.migrations.filter((migration) => SQL_ENGINES.has(migration.engine));
+  if (checked.length === 0) return;
   const unsafe = [];
-  for (const migration of raw) {
-    const read = states.get(migration.database)!;
+  for (const migration of checked) {
+    const target = { ...migrationTarget(ctx, 'migrate_pre', migration, ctx.plan.image), migrationFiles: 'project' as const };
+    let read;
+    try {
+      read = (await readStates([target])).get(migration.database)!;
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      // The lint reads the project's files too: without them there is nothing to check here.
+      ctx.reporter.info('build', `${migration.database}: not checked for statements unsafe before the rollout: ${ctx.scrub(error.message)}`);
+      continue;
+    }
     // An unreadable database fails in migrate_pre itself, with its own message.
     if (!read.state.readable) continue;
     const databasePlan = planDatabaseRun(
-      { database: migration.database, engine: 'raw', strategy: migration.strategy, state: read.state },
+      { database: migration.database, engine: migration.engine as MigrationEngineName, strategy: migration.strategy, state: read.state },
       ctx.plan.environment,
       { phase: 'migrate_pre', only: migration.only },
     );
-    const linted = await lintPlan(databasePlan, ctx.baseDir, { engine: 'raw', path: migration.path }, ctx.plan.environment);
+    const settings = { engine: migration.engine as MigrationEngineName, path: migration.path };
+    const linted = await lintPlan(databasePlan, ctx.baseDir, settings, ctx.plan.environment);
     unsafe.push(...unsafeBeforeRollout(linted, migrationsDir(ctx.baseDir, migration.path ?? '.').display));
   }
   if (unsafe.length > 0) throw guardRefusal(unsafe);
@@ -247,6 +263,7 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
       path: migration.path,
       command: migration.engine === 'raw' || migration.command.length === 0 ? undefined : migration.command,
       plan_command: migration.plan_command,
+      table: migration.table,
       statement_lock_timeout: migration.statement_lock_timeout_ms === undefined ? undefined : `${migration.statement_lock_timeout_ms}ms`,
       lock_retries: migration.lock_retries,
     },
@@ -262,6 +279,7 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
     registryAuth: ctx.registryAuth,
     appEnv: { ...ctx.appEnv, STAGECRAFT_DATABASE: migration.database },
     containerName: migration.container,
+    ...(ctx.positionOf ? { settingPosition: (key: string) => ctx.positionOf!(['databases', migration.database, 'migrations', key]) } : {}),
     log: (line) => ctx.reporter.output(phaseName, ctx.scrub(line), migration.database, true),
     scrub: ctx.scrub,
   };

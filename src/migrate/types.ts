@@ -111,6 +111,11 @@ export interface EngineTarget {
    * errors found against the image (unset where no config file is at hand, e.g. a deploy's executor).
    */
   settingPosition?: ((key: string) => { file: string; line: number; col: number }) | undefined;
+  /**
+   * Where tool engines' plans read the migration files: the app image (default), or the project's
+   * own files under `configDir` (the deploy guard, which decides before the image is built).
+   */
+  migrationFiles?: 'image' | 'project' | undefined;
   /** Tool output and progress lines, already scrubbed of secrets by the caller's sink. */
   log: (line: string) => void;
   scrub: (text: string) => string;

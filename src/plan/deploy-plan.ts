@@ -28,6 +28,8 @@ export interface PlannedMigration {
   path?: string | undefined;
   /** Overrides the engine's status command (container engines). */
   plan_command?: string[] | undefined;
+  /** The tool's bookkeeping table when migrations.table moves it (tool engines' plans read it). */
+  table?: string | undefined;
   /** raw: how long to wait for the migration advisory lock. */
   lock_timeout_ms?: number | undefined;
   /** raw: PostgreSQL lock_timeout while migrating, and how often a migration that hit it is retried. */

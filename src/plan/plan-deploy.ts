@@ -85,6 +85,7 @@ function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_de
       timeout_ms: parseDuration(spec.migrations.timeout),
       path: spec.migrations.path,
       plan_command: spec.migrations.plan_command ? [...spec.migrations.plan_command] : undefined,
+      ...(spec.migrations.table !== undefined ? { table: spec.migrations.table } : {}),
       lock_timeout_ms: spec.migrations.engine === 'raw' ? parseDuration(spec.migrations.lock_timeout ?? DEFAULT_MIGRATION_LOCK_TIMEOUT) : undefined,
       ...(spec.migrations.engine === 'raw'
         ? {

@@ -15,7 +15,6 @@ import { readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedState } from './helpers/testbed-state.js';
 import { MigrateProject, databaseIn, scratchDatabase, uniqueService } from './helpers/migrate-project.js';
 import type { ScratchDatabase } from './helpers/migrate-project.js';
-import { snapshotDatabase } from './helpers/database-snapshot.js';
 
 const FILES: Record<string, string> = {
   '000001_create_items.up.sql': 'CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL);\n',
@@ -66,9 +65,9 @@ describe('golang-migrate plan reads without writing', () => {
   });
 
   async function planWritingNothing() {
-    const before = await snapshotDatabase(db);
+    const before = await db.snapshot();
     const plan = databaseIn(await project.plan('--image', image), 'main');
-    expect(await snapshotDatabase(db)).toEqual(before);
+    expect(await db.snapshot()).toEqual(before);
     return plan;
   }
 
@@ -80,7 +79,7 @@ describe('golang-migrate plan reads without writing', () => {
       { id: '2', state: 'pending', file: '000002_add_item_price.up.sql' },
       { id: '3', state: 'pending', file: '000003_seed_items.up.sql' },
     ].map((m) => expect.objectContaining(m)));
-    expect(await snapshotDatabase(db)).toEqual({});
+    expect(await db.snapshot()).toEqual(['schema public']);
   });
 
   it('at version 1 (as `migrate up 1` leaves it): 1 applied, 2 and 3 pending; dirty 2: failed', async () => {
@@ -94,6 +93,6 @@ describe('golang-migrate plan reads without writing', () => {
     for (const statement of setVersion(2, true)) await db.query(statement);
     const dirty = await planWritingNothing();
     expect(dirty.migrations.map((m) => [m.id, m.state])).toEqual([['1', 'applied'], ['2', 'failed'], ['3', 'pending']]);
-    expect(await snapshotDatabase(db)).toEqual({ 'public.items': 0, 'public.schema_migrations': 1 });
+    expect(await db.snapshot()).toEqual(['schema public', 'sequence public.items_id_seq', 'table public.items: 0 rows', 'table public.schema_migrations: 1 rows']);
   });
 });

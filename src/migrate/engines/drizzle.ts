@@ -11,7 +11,7 @@ import type { DatabaseClient } from '../database/connect.js';
 import type { DatabaseState, EngineTarget, MigrationEngine } from '../types.js';
 import { unreadable } from '../types.js';
 import { applyCommand } from '../engine-commands.js';
-import { readImageFiles } from './image-files.js';
+import { readMigrationTree } from './image-files.js';
 import { DRIZZLE_JOURNAL, DRIZZLE_TABLE, drizzleState, parseDrizzleJournal } from './drizzle-state.js';
 import type { DrizzleRow } from './drizzle-state.js';
 import { parseStatusLines } from './status-lines.js';
@@ -32,7 +32,7 @@ export async function readDrizzlePlan(target: EngineTarget): Promise<DatabaseSta
   let journalText: string;
   let files: Map<string, Buffer>;
   try {
-    const tree = await readImageFiles(target, path, { include: (file) => file === DRIZZLE_JOURNAL || (!file.includes('/') && file.endsWith('.sql')) });
+    const tree = await readMigrationTree(target, path, { include: (file) => file === DRIZZLE_JOURNAL || (!file.includes('/') && file.endsWith('.sql')) });
     if ('missing' in tree) return unreadable(`cannot read drizzle's migrations: ${tree.missing} (migrations.path must be drizzle.config's out)`);
     const journal = tree.files.get(DRIZZLE_JOURNAL);
     if (!journal) return unreadable(`${tree.root}/${DRIZZLE_JOURNAL} is not in the app image: drizzle-kit migrate fails without it (migrations.path must be drizzle.config's out)`);

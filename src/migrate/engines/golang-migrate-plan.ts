@@ -16,7 +16,7 @@ import type { BookkeepingTable } from '../database/read-only.js';
 import type { DatabaseClient } from '../database/connect.js';
 import type { DatabaseState, EngineTarget, MigrationEntry } from '../types.js';
 import { unreadable } from '../types.js';
-import { readImageFiles } from './image-files.js';
+import { readMigrationTree } from './image-files.js';
 
 export const GOLANG_MIGRATE_TABLE: BookkeepingTable = { schema: null, table: 'schema_migrations' };
 
@@ -120,7 +120,7 @@ export async function readGolangMigratePlan(target: EngineTarget): Promise<Datab
   let files: GolangMigrationFiles;
   try {
     // Names are enough: the listing, not the SQL, says which versions exist.
-    const tree = await readImageFiles(target, path, { include: (file) => !file.includes('/') && FILE.test(posix.basename(file)) });
+    const tree = await readMigrationTree(target, path, { include: (file) => !file.includes('/') && FILE.test(posix.basename(file)) });
     if ('missing' in tree) return unreadable(`cannot list golang-migrate migrations: ${tree.missing} (migrations.path must be the directory given to migrate -path)`);
     files = golangMigrationFiles(tree.files.keys());
   } catch (error) {

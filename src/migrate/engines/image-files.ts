@@ -5,7 +5,9 @@
  * engines learn what is pending without starting the tool.
  */
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path, { posix } from 'node:path';
+import { displayPath } from '../../config/paths.js';
 import { TarTooLargeError, readTarFiles } from '../../remote/tar.js';
 import type { EngineTarget } from '../types.js';
 
@@ -79,4 +81,35 @@ export async function readImageFiles(target: ImageFilesTarget, dir: string, opti
   } finally {
     await ops.removeContainer(name, { force: true });
   }
+}
+
+/** The same tree from the project's own files (what the build context holds), read in place. */
+export async function readProjectFiles(configDir: string, dir: string, options: ReadImageFilesOptions = {}): Promise<ImageTree | { missing: string }> {
+  const root = path.resolve(configDir, dir);
+  const shown = displayPath(root, process.cwd());
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) return { missing: `${shown} is not a directory in the project (migrations.path, relative to stagecraft.yml)` };
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const found: Array<[string, Buffer]> = [];
+  let total = 0;
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
+      const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) await walk(child);
+      else if (entry.isFile() && (options.include?.(child) ?? true)) {
+        const content = await readFile(path.join(root, child));
+        total += content.length;
+        if (total > maxBytes) throw new Error(`${shown} holds more than ${maxBytes} bytes of files: not read`);
+        found.push([child, content]);
+      }
+    }
+  };
+  await walk('');
+  found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { root, files: new Map(found) };
+}
+
+/** The engine's migration files where the target says to read them: the app image, or the project. */
+export function readMigrationTree(target: ImageFilesTarget & Pick<EngineTarget, 'configDir' | 'migrationFiles'>, dir: string, options: ReadImageFilesOptions = {}): Promise<ImageTree | { missing: string }> {
+  return target.migrationFiles === 'project' ? readProjectFiles(target.configDir, dir, options) : readImageFiles(target, dir, options);
 }

@@ -12,7 +12,7 @@ import type { BookkeepingTable } from '../database/read-only.js';
 import type { DatabaseClient } from '../database/connect.js';
 import type { DatabaseState, EngineTarget, MigrationEntry } from '../types.js';
 import { unreadable } from '../types.js';
-import { readImageFiles } from './image-files.js';
+import { readMigrationTree } from './image-files.js';
 
 /** What knex loads from its migrations directory unless the knexfile's loadExtensions says otherwise. */
 export const KNEX_EXTENSIONS = ['.co', '.coffee', '.eg', '.iced', '.js', '.cjs', '.litcoffee', '.ls', '.ts'];
@@ -51,7 +51,7 @@ export async function readKnexPlan(target: EngineTarget): Promise<DatabaseState>
   const message = (error: unknown) => target.scrub(error instanceof Error ? error.message : String(error));
   let files: string[];
   try {
-    const tree = await readImageFiles(target, path, { include: (file) => !file.includes('/') && KNEX_EXTENSIONS.includes(posix.extname(file)) });
+    const tree = await readMigrationTree(target, path, { include: (file) => !file.includes('/') && KNEX_EXTENSIONS.includes(posix.extname(file)) });
     if ('missing' in tree) return unreadable(`cannot list knex migrations: ${tree.missing} (migrations.path must be the knexfile's migrations.directory)`);
     files = knexMigrationFiles(tree.files.keys());
   } catch (error) {

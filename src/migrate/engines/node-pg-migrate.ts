@@ -15,7 +15,7 @@ import { pendingOf, unreadable } from '../types.js';
 import { applyCommand, nodePgMigrateArgv } from '../engine-commands.js';
 import { runTool } from './container-tool.js';
 import type { ToolRun } from './container-tool.js';
-import { readImageFiles } from './image-files.js';
+import { readMigrationTree } from './image-files.js';
 import { NODE_PG_MIGRATE_TABLE, nodePgMigrateFiles, nodePgMigrateState } from './node-pg-migrate-state.js';
 import { parseStatusLines } from './status-lines.js';
 import { describeToolFailure, interruptedOutcome, toolEngine } from './tool-engine.js';
@@ -34,7 +34,7 @@ export async function readNodePgMigratePlan(target: EngineTarget): Promise<Datab
   let files: ReturnType<typeof nodePgMigrateFiles>;
   try {
     // node-pg-migrate reads the directory itself, not below it.
-    const tree = await readImageFiles(target, path, { include: (file) => !file.includes('/') });
+    const tree = await readMigrationTree(target, path, { include: (file) => !file.includes('/') });
     if ('missing' in tree) return unreadable(`cannot list node-pg-migrate's migrations: ${tree.missing} (migrations.path must be the directory node-pg-migrate reads, its -m)`);
     files = nodePgMigrateFiles(tree.files.keys());
   } catch (error) {

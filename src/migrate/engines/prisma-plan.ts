@@ -14,7 +14,7 @@ import type { BookkeepingTable } from '../database/read-only.js';
 import type { DatabaseClient } from '../database/connect.js';
 import type { DatabaseState, EngineTarget, MigrationEntry } from '../types.js';
 import { unreadable } from '../types.js';
-import { readImageFiles } from './image-files.js';
+import { readMigrationTree } from './image-files.js';
 
 export const PRISMA_TABLE: BookkeepingTable = { schema: null, table: '_prisma_migrations' };
 export const PRISMA_MIGRATIONS_PATH = 'prisma/migrations';
@@ -87,20 +87,22 @@ export function prismaState(table: BookkeepingTable, dirs: readonly PrismaMigrat
     const applied = appliedRow.get(dir.name);
     const failed = failedRow.get(dir.name);
     if (dir.sql === undefined) noScript.push(dir.name);
+    const file = dir.sql !== undefined ? { file: `${dir.name}/migration.sql` } : {};
     if (failed) {
       const error = logSummary(failed.logs);
-      migrations.push({ id: dir.name, state: 'failed', ...(error ? { error } : {}) });
+      migrations.push({ id: dir.name, ...file, state: 'failed', ...(error ? { error } : {}) });
     } else if (applied) {
       const at = iso(applied.finished_at);
       const drifted = dir.sql !== undefined && !prismaChecksumMatches(dir.sql, applied.checksum);
       migrations.push({
         id: dir.name,
+        ...file,
         state: drifted ? 'drifted' : 'applied',
         ...(at ? { applied_at: at } : {}),
         ...(drifted ? { error: 'migration.sql was modified after it was applied (checksum differs)' } : {}),
       });
     } else {
-      migrations.push({ id: dir.name, state: 'pending' });
+      migrations.push({ id: dir.name, ...file, state: 'pending' });
     }
   }
   const known = new Set(dirs.map((dir) => dir.name));
@@ -133,7 +135,7 @@ export async function readPrismaPlan(target: EngineTarget): Promise<DatabaseStat
   const message = (error: unknown) => target.scrub(error instanceof Error ? error.message : String(error));
   let dirs: PrismaMigrationDir[];
   try {
-    const tree = await readImageFiles(target, path, { include: (file) => /^[^/]+\/[^/]+$/.test(file) });
+    const tree = await readMigrationTree(target, path, { include: (file) => /^[^/]+\/[^/]+$/.test(file) });
     if ('missing' in tree) return unreadable(`cannot list prisma migrations: ${tree.missing} (migrations.path must be prisma's migrations directory)`);
     dirs = prismaMigrationDirs(tree.files);
   } catch (error) {

@@ -17,7 +17,7 @@ import { qualifiedTable, tableExists, withReadOnlyDatabase } from '../database/r
 import type { DatabaseClient } from '../database/connect.js';
 import { runStatusTool, runTool } from './container-tool.js';
 import type { ToolRun } from './container-tool.js';
-import { readImageFiles } from './image-files.js';
+import { readMigrationTree } from './image-files.js';
 import { parseSqitchConf, sqitchLayout } from './sqitch-conf.js';
 import type { SqitchLayout } from './sqitch-conf.js';
 import { SqitchPlanError, changeSpec, parseSqitchPlan, withKeys } from './sqitch-plan.js';
@@ -141,7 +141,7 @@ async function readProject(target: EngineTarget): Promise<SqitchProject | { unre
   const dir = projectDir(target);
   let tree;
   try {
-    tree = await readImageFiles(target, dir);
+    tree = await readMigrationTree(target, dir);
   } catch (error) {
     return { unreadable: `could not read ${dir} from the app image: ${target.scrub(error instanceof Error ? error.message : String(error))}` };
   }

@@ -36,7 +36,7 @@ export async function lintDatabase(configDir: string, settings: SourceSettings, 
   return results;
 }
 
-/** Pure: the lint results of the raw migrations a plan applies, step by step. */
+/** Pure: the lint results of the migrations a plan applies, step by step (steps with a file). */
 export function findingsOfSteps(plan: DatabaseRunPlan, migrationsPath: string | undefined, configDir: string, lint: ReadonlyMap<string, LintResult>): StepFindings[] {
   const { display } = migrationsDir(configDir, migrationsPath ?? '.');
   return (plan.steps ?? []).flatMap((step) => {
@@ -95,16 +95,19 @@ export function withFindings(plan: DatabaseRunPlan, steps: readonly StepFindings
   };
 }
 
-/** Lints a raw database's files and attaches the findings to the plan's steps; other engines' plans stay as they are. */
+/**
+ * Lints a database's SQL files (the project's, at migrations.path) and attaches the findings to the
+ * plan's steps by file; engines whose migrations are not SQL leave the plan as it is.
+ */
 export async function lintPlan(plan: DatabaseRunPlan, configDir: string, settings: SourceSettings, environment: string): Promise<DatabaseRunPlan> {
-  if (settings.engine !== 'raw' || !plan.steps?.length) return plan;
+  if (!plan.steps?.length) return plan;
   const lint = await lintDatabase(configDir, settings, environment);
   return withFindings(plan, findingsOfSteps(plan, settings.path, configDir, lint));
 }
 
-/** The lint's findings on each raw migration of `migrate plan` (its risk column), by file. */
+/** The lint's findings on each migration of `migrate plan` (its risk column), by file. */
 export async function lintEntries(entries: readonly MigrationEntry[], configDir: string, settings: SourceSettings, environment: string): Promise<MigrationEntry[]> {
-  if (settings.engine !== 'raw') return [...entries];
+  if (!entries.some((entry) => entry.file !== undefined)) return [...entries];
   const lint = await lintDatabase(configDir, settings, environment);
   const { display } = migrationsDir(configDir, settings.path ?? '.');
   const brief = ({ rule, class: riskClass, line, message, fix }: Finding) => ({ rule, class: riskClass, line, message, fix });

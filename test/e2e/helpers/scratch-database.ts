@@ -72,7 +72,8 @@ export async function scratchDatabase(state: TestbedState, prefix: string): Prom
             lines.push(`${relation.kind === 'S' ? 'sequence' : 'view'} ${relation.schema}.${relation.name}`);
           }
         }
-        return lines;
+        // Sorted in JavaScript: the database's collation would order names differently per machine.
+        return lines.sort();
       } finally {
         await client.end();
       }

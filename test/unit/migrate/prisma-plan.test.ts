@@ -97,9 +97,9 @@ describe('prisma plan without prisma migrate status', () => {
       row('20240102120000_add_email', { finished_at: null, logs: 'Database error code: 42P01\n\nrelation "User" does not exist\n' }),
     ]);
     expect(state.migrations).toEqual([
-      { id: '20240101120000_init', state: 'drifted', applied_at: '2024-05-01T10:00:00.000Z', error: 'migration.sql was modified after it was applied (checksum differs)' },
-      { id: '20240102120000_add_email', state: 'failed', error: 'Database error code: 42P01 / relation "User" does not exist' },
-      { id: '20240103120000_add_posts', state: 'pending' },
+      { id: '20240101120000_init', file: '20240101120000_init/migration.sql', state: 'drifted', applied_at: '2024-05-01T10:00:00.000Z', error: 'migration.sql was modified after it was applied (checksum differs)' },
+      { id: '20240102120000_add_email', file: '20240102120000_add_email/migration.sql', state: 'failed', error: 'Database error code: 42P01 / relation "User" does not exist' },
+      { id: '20240103120000_add_posts', file: '20240103120000_add_posts/migration.sql', state: 'pending' },
       { id: '20231201000000_old', state: 'applied', missing_file: true },
     ]);
     expect(state.notes).toEqual(["in _prisma_migrations but not in the image's migrations directory: 20231201000000_old"]);
