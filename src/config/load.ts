@@ -45,6 +45,8 @@ export interface LoadedConfig {
   readonly config: ResolvedConfig;
   /** Values of the variables named in `env.secret`. */
   readonly secretEnv: Readonly<Record<string, string>>;
+  /** Per accessory, the values of the variables its `env.secret` names. */
+  readonly accessorySecretEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Every secret value (env.secret values, registry.password, database URLs and their passwords), for redaction. */
   readonly secretValues: readonly string[];
   /**
@@ -117,24 +119,35 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     );
   }
 
-  const secretEnv = emptyMapping() as Record<string, string>;
-  const secretNames = valueAt(merged, ['env', 'secret']);
-  if (Array.isArray(secretNames)) {
-    secretNames.forEach((name: unknown, index) => {
+  // The values of an `env.secret` list (the app's, or an accessory's at `envAt`).
+  const readSecretEnv = (envAt: ConfigPath): Record<string, string> => {
+    const values = emptyMapping() as Record<string, string>;
+    const names = valueAt(merged, [...envAt, 'secret']);
+    if (!Array.isArray(names)) return values;
+    names.forEach((name: unknown, index) => {
       if (typeof name !== 'string' || !ENV_VAR_NAME.test(name)) return; // the schema reports bad names
       const value = lookup(name);
       if (value !== undefined) {
-        secretEnv[name] = value;
+        values[name] = value;
         return;
       }
-      const filePath = origins.filePathOf(['env', 'secret', index]);
+      const filePath = origins.filePathOf([...envAt, 'secret', index]);
       problems.push({
         file,
         ...source.valuePosition(filePath),
         message: `${formatConfigPath(filePath)}: secret "${name}" is not set (${SECRETS_FILE_HINT})`,
       });
     });
+    return values;
+  };
+  const secretEnv = readSecretEnv(['env']);
+  const secretNames = valueAt(merged, ['env', 'secret']);
+  const accessorySecretEnv = emptyMapping() as Record<string, Record<string, string>>;
+  const accessories = valueAt(merged, ['accessories']);
+  if (isPlainObject(accessories)) {
+    for (const name of Object.keys(accessories)) accessorySecretEnv[name] = readSecretEnv(['accessories', name, 'env']);
   }
+  const allSecretEnv = { ...Object.assign({}, ...Object.values(accessorySecretEnv)), ...secretEnv } as Record<string, string>;
 
   problems.push(
     ...buildArgSecretProblems({
@@ -146,7 +159,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
       lookup,
       fromSecretsFile: (name) => (!Object.hasOwn(processEnv, name) || processEnv[name] === undefined) && secretsFile.values.has(name),
       secretNames: Array.isArray(secretNames) ? secretNames.filter((name): name is string => typeof name === 'string') : [],
-      secretValues: resolved.success ? collectSecretValues(resolved.data, secretEnv) : Object.values(secretEnv),
+      secretValues: resolved.success ? collectSecretValues(resolved.data, allSecretEnv) : Object.values(allSecretEnv),
     }),
   );
 
@@ -169,7 +182,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     environments,
     config: resolved.data,
     secretEnv,
-    secretValues: [...collectSecretValues(resolved.data, secretEnv), ...commands.values()],
+    accessorySecretEnv,
+    secretValues: [...collectSecretValues(resolved.data, allSecretEnv), ...commands.values()],
     positionOf: (at: ConfigPath) => ({ file, ...source.valuePosition(origins.filePathOf(at)) }),
   });
 }

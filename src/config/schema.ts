@@ -183,6 +183,42 @@ const databasesSchema = z.record(
   databaseSchema,
 );
 
+/** Accessory names: lowercase letters, digits and `-` (the container is `<service>-<name>`). */
+export const ACCESSORY_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** `[IP:]HOST:CONTAINER` port numbers. */
+const PORT_MAPPING = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$/;
+/** `volume-name:/path` or `/host/path:/path`, optionally `:ro` or `:rw`. */
+const ACCESSORY_VOLUME = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/;
+
+const accessorySchema = z
+  .strictObject({
+    image: nonEmpty()
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .describe('image with its tag or digest, e.g. postgres:16; pulled with the registry login only when it is on registry.server'),
+    host: nonEmpty().default(PRIMARY_ROLE).describe('address of one of the environment\'s hosts, or "primary"'),
+    port: z
+      .union([port(), z.string().regex(PORT_MAPPING, 'must be a port number or "HOST:CONTAINER" (optionally "IP:HOST:CONTAINER")')])
+      .optional()
+      .describe('published on the host: a number (the same on both sides) or "HOST:CONTAINER"'),
+    env: envSchema.prefault({}),
+    volumes: z
+      .array(z.string().regex(ACCESSORY_VOLUME, 'must be "name:/container/path" (a Docker volume) or "/host/path:/container/path", optionally :ro or :rw'))
+      .default([])
+      .describe('named Docker volumes (kept across reboot) or bind mounts'),
+    cmd: argv().optional().describe('the command (argv list) instead of the image\'s default'),
+  })
+  .superRefine((accessory, ctx) => {
+    if (typeof accessory.port !== 'string') return;
+    const match = PORT_MAPPING.exec(accessory.port);
+    const numbers = [match?.[2], match?.[3]].map(Number);
+    if (numbers.some((n) => n < 1 || n > 65535)) ctx.addIssue({ code: 'custom', path: ['port'], message: 'ports must be between 1 and 65535' });
+  })
+  .describe('a long-running service container next to the app (a database, a cache); deploy and rollback never touch it');
+
+const accessoriesSchema = z
+  .record(z.string().regex(ACCESSORY_NAME, 'accessory names use lowercase letters, digits and -'), accessorySchema)
+  .describe('`stagecraft accessory boot|reboot|stop|remove|details|logs NAME` manages them');
+
 const hostSchema = z.strictObject({
   address: nonEmpty().regex(/^\S+$/, 'must not contain whitespace').describe('IP or DNS name, or "local" for the local Docker engine'),
   roles: z
@@ -251,14 +287,47 @@ export const resolvedConfigSchema = z.strictObject({
   retain: retainSchema.default(5),
   rollout: rolloutSchema.prefault({}),
   databases: databasesSchema.default({}),
+  accessories: accessoriesSchema.default({}),
   hosts: hostsSchema,
   require_approval: z.boolean().default(false),
   secrets: secretsCommandSchema.optional(),
+}).superRefine((config, ctx) => {
+  for (const issue of accessoryHostIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
+
+/**
+ * An accessory's host must be one of the environment's (checked on the merged config: environments
+ * have their own hosts), and its container name `<service>-<name>` must not be one stagecraft
+ * gives the proxy or app containers.
+ */
+function accessoryHostIssues(config: {
+  accessories: Record<string, { host: string }>;
+  hosts: { address: string; roles: string[] }[];
+}): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const addresses = config.hosts.map((host) => host.address);
+  const roles = new Set(['migrate', ...config.hosts.flatMap((host) => host.roles)]);
+  for (const [name, accessory] of Object.entries(config.accessories)) {
+    if (accessory.host !== PRIMARY_ROLE && !addresses.includes(accessory.host)) {
+      issues.push({ path: ['accessories', name, 'host'], message: `"${accessory.host}" is not a host of this environment (hosts: ${addresses.join(', ')}, or "${PRIMARY_ROLE}")` });
+    }
+    if (name === 'all') {
+      issues.push({ path: ['accessories', name], message: 'accessory name "all" is reserved: `stagecraft accessory boot all` means every accessory' });
+      continue;
+    }
+    const clash = name === 'proxy' ? name : [...roles].find((role) => name.startsWith(`${role}-`));
+    if (clash !== undefined) {
+      issues.push({ path: ['accessories', name], message: `accessory name "${name}" clashes with the names of stagecraft's own ${clash} containers: choose another` });
+    }
+  }
+  return issues;
+}
+
 
 export type ResolvedConfig = z.output<typeof resolvedConfigSchema>;
 export type HostConfig = ResolvedConfig['hosts'][number];
 export type DatabaseConfig = ResolvedConfig['databases'][string];
+export type AccessoryConfig = ResolvedConfig['accessories'][string];
 export type MigrationsConfig = DatabaseConfig['migrations'];
 export type BackupConfig = NonNullable<DatabaseConfig['backup']>;
 export type BackupWhen = (typeof BACKUP_WHEN)[number];
@@ -277,6 +346,7 @@ const overridableShape = {
   retain: retainSchema.optional(),
   rollout: deepPartial(rolloutSchema).optional(),
   databases: deepPartial(databasesSchema).optional(),
+  accessories: deepPartial(accessoriesSchema).optional(),
 };
 
 const environmentSchema = z.strictObject({
