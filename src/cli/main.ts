@@ -161,6 +161,24 @@ export function buildProgram(): Command {
       return runLockRelease({ ...globals(cmd), ...opts });
     });
 
+  program
+    .command('details')
+    .description('what runs per host and role (container, version, image digest, started, health, proxy target), the deploy lock and the current release (read-only)')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { json: boolean }, cmd: Command) => {
+      const { runDetails } = await import('./commands/details.js');
+      return runDetails({ ...globals(cmd), ...opts });
+    });
+  program
+    .command('prune')
+    .description('remove old stopped app containers beyond --keep (default: retain) on every host, and the app images none of the kept ones uses; holds the deploy lock')
+    .option('--keep <n>', 'stopped app containers to keep per host and role, newest first (default: retain from stagecraft.yml)')
+    .option('--dry-run', 'print what would be removed and kept, and why; change nothing', false)
+    .action(async (opts: { keep?: string; dryRun: boolean }, cmd: Command) => {
+      const { runPrune } = await import('./commands/prune.js');
+      return runPrune({ ...globals(cmd), ...opts });
+    });
+
   const migrate = program.command('migrate').description('database migrations: read their real state, run them outside a deploy');
   migrate
     .command('plan')

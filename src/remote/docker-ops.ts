@@ -369,6 +369,20 @@ export class DockerOps {
     return { exitCode: info.ExitCode ?? -1, stdout: stdout.value, stderr: stderr.value };
   }
 
+  async inspectVolume(name: string): Promise<Dockerode.VolumeInspectInfo | undefined> {
+    return this.callAllowingMissing(`inspecting volume ${name}`, () => this.docker.getVolume(name).inspect());
+  }
+
+  /** Creates a named volume (local driver) with labels; an existing one is left as it is. */
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.call(`creating volume ${name}`, () => this.docker.createVolume({ Name: name, Labels: labels }));
+  }
+
+  /** Removes a named volume; a missing one is fine; one a container uses is refused by the engine. */
+  async removeVolume(name: string): Promise<void> {
+    await this.callAllowingMissing(`removing volume ${name}`, () => this.docker.getVolume(name).remove());
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>, hintFor?: (message: string) => string | undefined): Promise<T> {
     try {
       return await fn();

@@ -17,7 +17,7 @@ export interface ProxyState {
 }
 
 /** What the host's proxy is now: one inspect, plus reading its config when it runs. */
-export async function readProxy(ops: DockerOps, spec: ProxySpec): Promise<ProxyState> {
+export async function readProxy(ops: DockerOps, spec: Pick<ProxySpec, 'container'>): Promise<ProxyState> {
   const info = await ops.inspectContainer(spec.container);
   const environment = info?.Config.Labels?.['stagecraft.environment'];
   if (!info?.State.Running) return { environment, target: undefined };
