@@ -302,6 +302,20 @@ export class DockerOps {
     );
   }
 
+  /** Every tagged image on the host (no intermediate layers). */
+  async listImages(): Promise<Dockerode.ImageInfo[]> {
+    return this.call('listing images', () => this.docker.listImages({ all: false }));
+  }
+
+  /**
+   * Removes one reference of an image (`repo:tag` or `repo@sha256:…`), never forced: the image goes
+   * with its last reference, and one a container still uses stays (the engine refuses). A missing
+   * reference is fine.
+   */
+  async removeImageRef(ref: string): Promise<void> {
+    await this.callAllowingMissing(`removing image ${ref}`, () => this.docker.getImage(ref).remove({ force: false, noprune: false }));
+  }
+
   /** Creates a bridge network unless one with exactly this name exists; returns its id. */
   async ensureNetwork(name: string, labels: Record<string, string> = {}): Promise<string> {
     const find = async (): Promise<string | undefined> => {
