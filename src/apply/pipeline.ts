@@ -95,6 +95,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         appEnv: appEnvironment(loaded, plan.version),
         databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
         positionOf: loaded.positionOf,
+        roleEnv: Object.fromEntries(Object.entries(config.roles).map(([role, spec]) => [role, { ...(spec.env ?? {}) }])),
         scrub,
       };
       // Before the build and before any record: a refused deploy changes nothing anywhere.

@@ -1,5 +1,5 @@
 import { pinnedRef, splitImageRef } from '../plan/image-ref.js';
-import type { DeployPlan, PlannedMigration, PlannedRollout } from '../plan/deploy-plan.js';
+import type { DeployPlan, PlannedMigration, PlannedRole, PlannedRollout } from '../plan/deploy-plan.js';
 import type { HostRecord, MigrationRecord, Release } from '../releases/record.js';
 import type { MigrationEngine as MigrationEngineName } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
@@ -22,7 +22,8 @@ import { withRegistryLogin } from '../build/docker-cli.js';
 import { buildImage } from '../build/build.js';
 import { pushImage } from '../build/push.js';
 import { ExitCode, RefusedError, UserError } from '../errors.js';
-import { finishHost, revertHost, stageHost, switchHost, type AppSpec, type StagedHost } from '../rollout/host-rollout.js';
+import { finishHost, revertHost, stageHost, switchHost, type AppSpec } from '../rollout/host-rollout.js';
+import { finishRole, revertRole, stageRole, switchRole } from '../rollout/role-rollout.js';
 import { mapWithConcurrency } from '../remote/connect.js';
 import { Interrupted, PhaseFailure, type PhaseRunner } from './executor.js';
 import type { Reporter } from './reporter.js';
@@ -45,6 +46,8 @@ export interface DeployContext {
   /** Environment of the app's containers: env.clear + env.secret values + STAGECRAFT_* facts. */
   appEnv: Readonly<Record<string, string>>;
   databaseUrls: Readonly<Record<string, string>>;
+  /** roles.<role>.env per role (values may hold secrets: they never go into the plan). */
+  roleEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Where a config value is in stagecraft.yml, for engine config errors found against the image. */
   positionOf?: LoadedConfig['positionOf'];
   scrub: (text: string) => string;
@@ -285,32 +288,81 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
   };
 }
 
+/** One role's new container on one host, staged next to the old one; switch, revert and finish per kind. */
+interface StagedUnit {
+  address: string;
+  role: string;
+  container: string;
+  /** What the next step says happened: `traffic switched to …` / `stopped …`. */
+  switch(): Promise<void>;
+  revert(): Promise<string>;
+  finish(log: (line: string) => void): Promise<void>;
+  switched(): boolean;
+}
+
 /**
- * Stages every host of a batch (new container healthy next to the old one), then switches the
- * batch's proxies. Old containers keep running until every batch has switched, so any failure
- * can put every host back on its previous container.
+ * Stages every host of a batch (each of its roles' new containers healthy next to the old ones),
+ * then switches them: web's proxy to the new container, other roles' old containers stopped. Old
+ * containers are kept until every batch has switched, so any failure can put every host back.
  */
 async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: string, signal: AbortSignal): Promise<HostRecord[]> {
   const { plan, reporter } = ctx;
-  const staged: StagedHost[] = [];
+  const staged: StagedUnit[] = [];
   const records = new Map<string, HostRecord>(plan.hosts.map((address) => [address, { address, status: 'pending' as const }]));
-  const app = (container: string): AppSpec => ({
+  const app = (role: PlannedRole): AppSpec => ({
     service: plan.service,
     environment: plan.environment,
     version: plan.version,
     image,
-    container,
-    env: ctx.appEnv,
+    container: role.container,
+    env: { ...ctx.appEnv, ...(ctx.roleEnv?.[role.role] ?? {}) },
+    cmd: role.cmd,
     registryAuth: ctx.registryAuth,
   });
 
+  const stage = async (address: string, role: PlannedRole): Promise<StagedUnit> => {
+    const host = await ctx.hosts.get(address);
+    const log = (line: string) => reporter.info('rollout', ctx.scrub(line), address);
+    const spec = app(role);
+    if (role.proxy) {
+      const web = await stageHost(host, rollout, spec, log, signal);
+      return {
+        address,
+        role: role.role,
+        container: web.container,
+        switch: async () => {
+          await switchHost(web, rollout, spec);
+          log(`traffic switched to ${web.container}`);
+        },
+        revert: async () => {
+          await revertHost(web, rollout, spec);
+          return `${web.previous ? `traffic back on ${web.previous}` : 'no previous container'}; ${web.container} removed`;
+        },
+        finish: (finishLog) => finishHost(web, rollout, spec, finishLog),
+        switched: () => web.switched,
+      };
+    }
+    const unit = await stageRole(host, rollout, role, spec, log, signal);
+    return {
+      address,
+      role: role.role,
+      container: unit.container,
+      switch: () => switchRole(unit, log),
+      revert: async () => {
+        await revertRole(unit);
+        return `${unit.previous.length ? `${unit.previous.join(', ')} running again` : 'no previous container'}; ${unit.container} removed`;
+      },
+      finish: (finishLog) => finishRole(unit, rollout, spec, finishLog),
+      switched: () => unit.switched,
+    };
+  };
+
   const undo = async (reason: string) => {
-    await mapWithConcurrency(staged, rollout.max_parallel, async (host) => {
+    await mapWithConcurrency(staged, rollout.max_parallel, async (unit) => {
       try {
-        await revertHost(host, rollout, app(host.container));
-        reporter.info('rollout', `reverted: ${host.previous ? `traffic back on ${host.previous}` : 'no previous container'}; ${host.container} removed`, host.host.name);
+        reporter.info('rollout', `reverted ${unit.role}: ${await unit.revert()}`, unit.address);
       } catch (error) {
-        reporter.info('rollout', `could not revert: ${ctx.scrub((error as Error).message)}`, host.host.name);
+        reporter.info('rollout', `could not revert ${unit.role}: ${ctx.scrub((error as Error).message)}`, unit.address);
       }
     });
     for (const record of records.values()) {
@@ -325,13 +377,12 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
   for (const batch of rollout.batches) {
     const failures: string[] = [];
     let refused = false;
-    await mapWithConcurrency(batch, rollout.max_parallel, async ({ address, container }) => {
+    await mapWithConcurrency(batch, rollout.max_parallel, async ({ address, container, roles }) => {
       try {
         if (signal.aborted) throw signal.reason;
         reporter.hostUpdate(address, 'running');
-        const host = await ctx.hosts.get(address);
-        const result = await stageHost(host, rollout, app(container), (line) => reporter.info('rollout', ctx.scrub(line), address), signal);
-        staged.push(result);
+        // Web first: a host whose web container fails starts no worker of the new version.
+        for (const role of roles) staged.push(await stage(address, role));
       } catch (error) {
         const message = ctx.scrub(error instanceof Error ? error.message : String(error));
         if (error instanceof RefusedError) refused = true;
@@ -361,24 +412,23 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
     }
     const switchFailures: string[] = [];
     await mapWithConcurrency(
-      staged.filter((s) => !s.switched),
+      staged.filter((unit) => !unit.switched()),
       rollout.max_parallel,
-      async (host) => {
+      async (unit) => {
         try {
-          await switchHost(host, rollout, app(host.container));
-          reporter.info('rollout', `traffic switched to ${host.container}`, host.host.name);
+          await unit.switch();
         } catch (error) {
           const message = ctx.scrub(error instanceof Error ? error.message : String(error));
-          records.set(host.host.name, { address: host.host.name, status: 'failed', container: host.container, error: message });
-          switchFailures.push(`${host.host.name}: ${message}`);
-          reporter.hostUpdate(host.host.name, 'failed', message);
+          records.set(unit.address, { address: unit.address, status: 'failed', container: unit.container, error: message });
+          switchFailures.push(`${unit.address} (${unit.role}): ${message}`);
+          reporter.hostUpdate(unit.address, 'failed', message);
         }
       },
     );
     if (switchFailures.length) {
       await undo('failed');
-      throw new PhaseFailure('rollout', `switching the proxy failed: ${switchFailures.join('; ')}`, ExitCode.rollout, {
-        hint: 'every host was put back on its previous container; check the proxy image and `docker logs <service>-proxy` on that host',
+      throw new PhaseFailure('rollout', `switching to the new containers failed: ${switchFailures.join('; ')}`, ExitCode.rollout, {
+        hint: 'every host was put back on its previous containers; check the proxy image and `docker logs <service>-proxy` on that host',
         update: (release) => {
           release.hosts = [...records.values()];
         },
@@ -386,10 +436,14 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
     }
   }
 
-  await mapWithConcurrency(staged, rollout.max_parallel, async (host) => {
-    await finishHost(host, rollout, app(host.container), (line) => reporter.info('rollout', line, host.host.name));
-    records.set(host.host.name, { address: host.host.name, status: 'completed', container: host.container });
-    reporter.hostUpdate(host.host.name, 'completed', `serving ${host.container}`);
+  await mapWithConcurrency(staged, rollout.max_parallel, async (unit) => {
+    await unit.finish((line) => reporter.info('rollout', line, unit.address));
   });
+  for (const batch of rollout.batches) {
+    for (const { address, container, roles } of batch) {
+      records.set(address, { address, status: 'completed', container });
+      reporter.hostUpdate(address, 'completed', roles.map((role) => `${role.proxy ? 'serving' : 'running'} ${role.container}`).join(', '));
+    }
+  }
   return [...records.values()];
 }

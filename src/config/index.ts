@@ -6,7 +6,7 @@ export type { ConfigProblem } from './errors.js';
 export { redact, redactText, REDACTED } from './redact.js';
 export { parseDuration, isDuration } from './duration.js';
 export { configJsonSchema } from './json-schema.js';
-export { LOCAL_ADDRESS, PRIMARY_ROLE, MIGRATION_ENGINES, MIGRATION_STRATEGIES, ROLLOUT_STRATEGIES } from './schema.js';
+export { LOCAL_ADDRESS, PRIMARY_ROLE, WEB_ROLE, MIGRATION_ENGINES, MIGRATION_STRATEGIES, ROLLOUT_STRATEGIES, appRolesOf } from './schema.js';
 export type {
   ResolvedConfig,
   HostConfig,
@@ -18,4 +18,5 @@ export type {
   MigrationStrategy,
   RolloutConfig,
   RolloutStrategy,
+  RoleConfig,
 } from './schema.js';

@@ -219,6 +219,33 @@ const accessoriesSchema = z
   .record(z.string().regex(ACCESSORY_NAME, 'accessory names use lowercase letters, digits and -'), accessorySchema)
   .describe('`stagecraft accessory boot|reboot|stop|remove|details|logs NAME` manages them');
 
+/** Roles stagecraft gives its own containers: no app role may take these names. */
+export const RESERVED_ROLES = ['primary', 'proxy', 'migrate', 'exec', 'accessory', 'backup'] as const;
+export const WEB_ROLE = 'web';
+
+const roleSchema = z
+  .strictObject({
+    cmd: argv().optional().describe("the container's command (default: the image's CMD)"),
+    proxy: z.boolean().optional().describe('behind the proxy: true for web (the only role that may be), false for every other role'),
+    env: z
+      .record(z.string().regex(ENV_VAR_NAME, 'must be an environment variable name'), z.string())
+      .optional()
+      .describe("variables added to the app's environment for this role"),
+    min_running: duration().default('5s').describe('a role without the proxy is healthy when its container still runs after this long…'),
+    healthcheck: z
+      .strictObject({
+        cmd: argv().describe('…or when this command, run inside the container, exits 0'),
+        interval: duration().default('1s'),
+        timeout: duration().default('30s'),
+      })
+      .optional(),
+  })
+  .describe('a role: the same image with its own command and environment; hosts list their roles');
+
+const rolesSchema = z
+  .record(z.string().regex(NAME, 'role names use lowercase letters, digits, _ and -'), roleSchema)
+  .describe('web runs behind the proxy; other roles (workers) run the same image without it. Containers: <service>-<role>-<version>');
+
 const hostSchema = z.strictObject({
   address: nonEmpty().regex(/^\S+$/, 'must not contain whitespace').describe('IP or DNS name, or "local" for the local Docker engine'),
   roles: z
@@ -288,12 +315,47 @@ export const resolvedConfigSchema = z.strictObject({
   rollout: rolloutSchema.prefault({}),
   databases: databasesSchema.default({}),
   accessories: accessoriesSchema.default({}),
+  roles: rolesSchema.default({}),
   hosts: hostsSchema,
   require_approval: z.boolean().default(false),
   secrets: secretsCommandSchema.optional(),
 }).superRefine((config, ctx) => {
   for (const issue of accessoryHostIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of roleIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
+
+/**
+ * Every role a host lists (besides primary) is web or a configured role; only web goes behind the
+ * proxy (one proxy per service per host); no role takes a name stagecraft's own containers use.
+ */
+function roleIssues(config: { roles: Record<string, { proxy?: boolean | undefined }>; hosts: { address: string; roles: string[] }[] }): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const known = [WEB_ROLE, ...Object.keys(config.roles).filter((role) => role !== WEB_ROLE)];
+  for (const [name, role] of Object.entries(config.roles)) {
+    if ((RESERVED_ROLES as readonly string[]).includes(name)) {
+      issues.push({ path: ['roles', name], message: `"${name}" is a name stagecraft uses itself (${RESERVED_ROLES.join(', ')}): choose another role name` });
+    } else if (name === WEB_ROLE && role.proxy === false) {
+      issues.push({ path: ['roles', name, 'proxy'], message: 'web is the role behind the proxy: name a role without the proxy differently (e.g. worker)' });
+    } else if (name !== WEB_ROLE && role.proxy === true) {
+      issues.push({ path: ['roles', name, 'proxy'], message: `only web goes behind the proxy (one proxy per service on a host); run "${name}" without it` });
+    }
+  }
+  config.hosts.forEach((host, index) => {
+    host.roles.forEach((role, at) => {
+      // A malformed name is reported by the hosts schema already.
+      if (role !== PRIMARY_ROLE && NAME.test(role) && !known.includes(role)) {
+        issues.push({ path: ['hosts', index, 'roles', at], message: `unknown role "${role}" (roles: ${known.join(', ')}, plus primary); define it under roles:` });
+      }
+    });
+  });
+  return issues;
+}
+
+/** The app roles a host runs: those it lists, or web when it lists none but primary (a host always runs something). */
+export function appRolesOf(host: { roles: readonly string[] }): string[] {
+  const roles = host.roles.filter((role) => role !== PRIMARY_ROLE);
+  return roles.length > 0 ? [...new Set(roles)] : [WEB_ROLE];
+}
 
 /**
  * An accessory's host must be one of the environment's (checked on the merged config: environments
@@ -323,11 +385,11 @@ function accessoryHostIssues(config: {
   return issues;
 }
 
-
 export type ResolvedConfig = z.output<typeof resolvedConfigSchema>;
 export type HostConfig = ResolvedConfig['hosts'][number];
 export type DatabaseConfig = ResolvedConfig['databases'][string];
 export type AccessoryConfig = ResolvedConfig['accessories'][string];
+export type RoleConfig = ResolvedConfig['roles'][string];
 export type MigrationsConfig = DatabaseConfig['migrations'];
 export type BackupConfig = NonNullable<DatabaseConfig['backup']>;
 export type BackupWhen = (typeof BACKUP_WHEN)[number];
@@ -347,6 +409,7 @@ const overridableShape = {
   rollout: deepPartial(rolloutSchema).optional(),
   databases: deepPartial(databasesSchema).optional(),
   accessories: deepPartial(accessoriesSchema).optional(),
+  roles: deepPartial(rolesSchema).optional(),
 };
 
 const environmentSchema = z.strictObject({

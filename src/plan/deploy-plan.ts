@@ -44,9 +44,29 @@ export interface PlannedMigration {
   backup?: BackupSpec | undefined;
 }
 
+/** How a role's new container proves it works before it replaces the old one. */
+export type PlannedHealth =
+  | { kind: 'http' }
+  | { kind: 'running'; min_running_ms: number }
+  | { kind: 'command'; cmd: string[]; interval_ms: number; timeout_ms: number };
+
+/** One role's container on a host: web behind the proxy, other roles (workers) without it. */
+export interface PlannedRole {
+  role: string;
+  container: string;
+  proxy: boolean;
+  /** Replaces the image's CMD. */
+  cmd?: string[] | undefined;
+  /** Added to the app's environment (non-secret: written in stagecraft.yml as plain values or ${VAR}s already resolved — never printed). */
+  env_keys: string[];
+  health: PlannedHealth;
+}
+
 export interface PlannedHostRollout {
   address: string;
+  /** The web container when the host runs web, else its first role's (what the host record names). */
   container: string;
+  roles: PlannedRole[];
 }
 
 export interface PlannedRollout {

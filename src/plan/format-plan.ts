@@ -1,4 +1,4 @@
-import type { DeployPlan, PlannedPhase } from './deploy-plan.js';
+import type { DeployPlan, PlannedPhase, PlannedRole } from './deploy-plan.js';
 import type { BackupSpec } from '../migrate/backup.js';
 import { describeApply } from '../migrate/engine-commands.js';
 
@@ -43,7 +43,7 @@ function phaseLines(phase: PlannedPhase, plan: DeployPlan): string[] {
         `  proxy ${r.proxy.container} (${r.proxy.image}) on port ${r.proxy.port} → app port ${r.proxy.app_port}, network ${r.network}; drain ${seconds(r.drain_ms)}; keep ${r.retain} old containers`,
       ];
       r.batches.forEach((batch, index) => {
-        lines.push(`  batch ${index + 1}: ${batch.map((h) => `${h.address} → ${h.container}`).join(', ')}`);
+        lines.push(`  batch ${index + 1}: ${batch.map((h) => `${h.address} → ${h.roles.map(describeRole).join(' + ')}`).join(', ')}`);
       });
       return lines;
     }
@@ -61,4 +61,16 @@ export function formatPlan(plan: DeployPlan): string {
   ];
   const body = plan.phases.flatMap((phase, index) => [`${index + 1}. ${phase.name}`, ...phaseLines(phase, plan)]);
   return [...head, ...body, '', 'dry run: nothing was built, pushed, changed or recorded.'].join('\n');
+}
+
+/** `shop-web-v2`, or `shop-worker-v2 (node worker.js; healthy when running after 5s)` for a role without the proxy. */
+function describeRole(role: PlannedRole): string {
+  if (role.proxy) return role.container;
+  const health =
+    role.health.kind === 'running'
+      ? `healthy when running after ${seconds(role.health.min_running_ms)}`
+      : role.health.kind === 'command'
+        ? `healthy when ${role.health.cmd.join(' ')} exits 0`
+        : 'health over HTTP';
+  return `${role.container} (${role.cmd ? role.cmd.join(' ') : "image's command"}, no proxy; ${health})`;
 }

@@ -1,6 +1,6 @@
-import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRollout } from './deploy-plan.js';
+import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRole, PlannedRollout } from './deploy-plan.js';
 import type { ResolvedConfig } from '../config/index.js';
-import { LOCAL_ADDRESS, parseDuration } from '../config/index.js';
+import { LOCAL_ADDRESS, WEB_ROLE, appRolesOf, parseDuration } from '../config/index.js';
 import { backupSpecOf } from '../migrate/backup.js';
 import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT, DEFAULT_STATEMENT_LOCK_TIMEOUT, DEFAULT_LOCK_RETRIES } from '../migrate/engine-commands.js';
 
@@ -14,8 +14,27 @@ export interface PlanOptions {
   rollback?: { of: string; image: string } | undefined;
 }
 
-export function appContainerName(service: string, version: string): string {
-  return `${service}-web-${version}`;
+export function appContainerName(service: string, version: string, role: string = WEB_ROLE): string {
+  return `${service}-${role}-${version}`;
+}
+
+/** A role's container on a host: web behind the proxy, health-checked over HTTP; others by running or a command. */
+export function plannedRole(config: Pick<ResolvedConfig, 'service' | 'roles'>, role: string, version: string): PlannedRole {
+  const spec = config.roles[role];
+  const proxy = role === WEB_ROLE;
+  const health: PlannedRole['health'] = proxy
+    ? { kind: 'http' }
+    : spec?.healthcheck
+      ? { kind: 'command', cmd: [...spec.healthcheck.cmd], interval_ms: parseDuration(spec.healthcheck.interval), timeout_ms: parseDuration(spec.healthcheck.timeout) }
+      : { kind: 'running', min_running_ms: parseDuration(spec?.min_running ?? '5s') };
+  return {
+    role,
+    container: appContainerName(config.service, version, role),
+    proxy,
+    ...(spec?.cmd ? { cmd: [...spec.cmd] } : {}),
+    env_keys: Object.keys(spec?.env ?? {}).sort(),
+    health,
+  };
 }
 
 export function migrationContainerName(service: string, database: string, version: string): string {
@@ -105,13 +124,17 @@ export function planDeploy(config: ResolvedConfig, options: PlanOptions): Deploy
   const hosts = config.hosts.map((host) => host.address);
   const isRollback = options.rollback !== undefined;
   const image = options.rollback?.image ?? imageRef(config, version);
-  const container = appContainerName(config.service, version);
+  const hostRollout = (address: string): PlannedHostRollout => {
+    const host = config.hosts.find((candidate) => candidate.address === address)!;
+    const roles = appRolesOf(host).sort((a, b) => (a === WEB_ROLE ? -1 : b === WEB_ROLE ? 1 : 0)).map((role) => plannedRole(config, role, version));
+    return { address, container: roles[0]!.container, roles };
+  };
 
   const pullImages = !imagesStayLocal(config);
   const rollout: PlannedRollout = {
     strategy: config.rollout.strategy,
     pull_images: pullImages,
-    batches: rolloutBatches(hosts, config.rollout).map((batch) => batch.map((address): PlannedHostRollout => ({ address, container }))),
+    batches: rolloutBatches(hosts, config.rollout).map((batch) => batch.map(hostRollout)),
     max_parallel: config.rollout.max_parallel,
     network: `${config.service}-net`,
     proxy: { container: `${config.service}-proxy`, image: config.proxy.image, port: config.proxy.port, app_port: config.proxy.app_port },

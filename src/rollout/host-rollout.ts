@@ -15,6 +15,8 @@ export interface AppSpec {
   image: string;
   container: string;
   env: Readonly<Record<string, string>>;
+  /** Replaces the image's CMD (roles.<role>.cmd). */
+  cmd?: readonly string[] | undefined;
   registryAuth?: { username: string; password: string; serveraddress: string } | undefined;
 }
 
@@ -53,7 +55,7 @@ export function envFilePath(app: Pick<AppSpec, 'service' | 'environment'>): stri
   return `.stagecraft/env/${app.service}-${app.environment}.env`;
 }
 
-async function recentLogs(ops: DockerOps, container: string): Promise<string> {
+export async function recentLogs(ops: DockerOps, container: string): Promise<string> {
   const raw = await ops.docker
     .getContainer(container)
     .logs({ stdout: true, stderr: true, tail: 10, follow: false })
@@ -72,7 +74,7 @@ async function recentLogs(ops: DockerOps, container: string): Promise<string> {
 }
 
 /** Sleeps `ms`, or rejects with the signal's reason as soon as it aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -172,6 +174,7 @@ export async function stageHost(host: Host, plan: PlannedRollout, app: AppSpec, 
     name: app.container,
     Image: app.image,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    ...(app.cmd ? { Cmd: [...app.cmd] } : {}),
     Labels: labelsFor(app, 'web'),
     HostConfig: { NetworkMode: plan.network, RestartPolicy: { Name: 'unless-stopped' } },
   });
@@ -212,13 +215,14 @@ export async function finishHost(staged: StagedHost, plan: PlannedRollout, app: 
     await staged.ops.stopContainer(staged.previous, 10).catch(() => undefined);
     log(`stopped ${staged.previous}`);
   }
-  await pruneOld(staged.ops, plan, app, staged.container, log);
+  await pruneOld(staged.ops, plan, app, staged.container, log, 'web');
 }
 
-async function pruneOld(ops: DockerOps, plan: PlannedRollout, app: AppSpec, serving: string, log: Log): Promise<void> {
+/** Stopped containers of a role beyond `retain` (newest kept), then images nothing uses. */
+export async function pruneOld(ops: DockerOps, plan: PlannedRollout, app: AppSpec, serving: string, log: Log, role: string): Promise<void> {
   const containers = await ops.listContainers({
     all: true,
-    labels: { 'stagecraft.service': app.service, 'stagecraft.environment': app.environment, 'stagecraft.role': 'web' },
+    labels: { 'stagecraft.service': app.service, 'stagecraft.environment': app.environment, 'stagecraft.role': role },
   });
   const old = containers
     .filter((c) => !c.Names.includes(`/${serving}`) && c.State !== 'running')

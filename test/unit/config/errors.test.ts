@@ -110,6 +110,21 @@ const cases: ErrorCase[] = [
     errors: ['stagecraft.yml:6:38: environments.prod.hosts[0].roles[0]: role names use lowercase letters, digits, _ and -, got "Primary"'],
   },
   {
+    name: 'a host role that is neither web nor defined under roles',
+    lines: [...HEAD, 'roles: { worker: { cmd: [node, w.js] } }', 'environments:', '  prod:', '    hosts:', '      - { address: 10.0.0.1, roles: [primary, wroker] }'],
+    errors: ['stagecraft.yml:7:47: environments.prod.hosts[0].roles[1]: unknown role "wroker" (roles: web, worker, plus primary); define it under roles:'],
+  },
+  {
+    name: 'a role other than web behind the proxy',
+    lines: [...HEAD, 'roles:', '  worker: { cmd: [node, w.js], proxy: true }', ...PROD],
+    errors: ['stagecraft.yml:4:39: roles.worker.proxy: only web goes behind the proxy (one proxy per service on a host); run "worker" without it'],
+  },
+  {
+    name: 'a role named like stagecraft\'s own containers',
+    lines: [...HEAD, 'roles:', '  proxy: { cmd: [nginx] }', ...PROD],
+    errors: ['stagecraft.yml:4:3: roles.proxy: "proxy" is a name stagecraft uses itself (primary, proxy, migrate, exec, accessory, backup): choose another role name'],
+  },
+  {
     name: 'port out of range',
     lines: [...HEAD, 'ssh:', '  port: 70000', ...PROD],
     errors: ['stagecraft.yml:4:9: ssh.port: must be at most 65535'],

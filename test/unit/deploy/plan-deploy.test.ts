@@ -145,3 +145,45 @@ describe('rolloutBatches', () => {
     expect(rolloutBatches(['only'], { strategy: 'canary', canary_percent: 50, max_parallel: 1 } as never)).toEqual([['only']]);
   });
 });
+
+describe('roles', () => {
+  const ROLES = yaml(
+    'service: shop',
+    'image: registry.example.com/acme/shop',
+    'roles:',
+    '  web: { env: { MODE: web } }',
+    '  worker: { cmd: [node, worker.js], env: { QUEUE: "${QUEUE_NAME}" } }',
+    '  mailer: { cmd: [node, mailer.js], healthcheck: { cmd: [test, -f, /tmp/ready], interval: 2s, timeout: 20s } }',
+    'environments:',
+    '  prod:',
+    '    hosts:',
+    '      - { address: 10.0.0.1, roles: [primary, web] }',
+    '      - { address: 10.0.0.2, roles: [worker, web] }',
+    '      - { address: 10.0.0.3, roles: [worker, mailer] }',
+  );
+
+  it('each host runs the roles it lists, web first; workers run without the proxy with their own command and health', async () => {
+    const config = (await load(ROLES, { processEnv: { QUEUE_NAME: 'jobs-secret' } })).config;
+    const hosts = phase(planDeploy(config, { environment: 'prod', version: 'v2' }).phases, 'rollout').rollout.batches.flat();
+    expect(hosts.map((h) => [h.address, h.container, h.roles.map((r) => r.role)])).toEqual([
+      ['10.0.0.1', 'shop-web-v2', ['web']],
+      ['10.0.0.2', 'shop-web-v2', ['web', 'worker']],
+      ['10.0.0.3', 'shop-worker-v2', ['worker', 'mailer']],
+    ]);
+    expect(hosts[1]!.roles).toEqual([
+      { role: 'web', container: 'shop-web-v2', proxy: true, env_keys: ['MODE'], health: { kind: 'http' } },
+      { role: 'worker', container: 'shop-worker-v2', proxy: false, cmd: ['node', 'worker.js'], env_keys: ['QUEUE'], health: { kind: 'running', min_running_ms: 5000 } },
+    ]);
+    expect(hosts[2]!.roles[1]).toMatchObject({ role: 'mailer', health: { kind: 'command', cmd: ['test', '-f', '/tmp/ready'], interval_ms: 2000, timeout_ms: 20_000 } });
+    // The plan carries role env keys, never their values.
+    const plan = planDeploy(config, { environment: 'prod', version: 'v2' });
+    expect(JSON.stringify(plan)).not.toContain('jobs-secret');
+    expect(formatPlan(plan)).toContain('10.0.0.3 → shop-worker-v2 (node worker.js, no proxy; healthy when running after 5s) + shop-mailer-v2 (node mailer.js, no proxy; healthy when test -f /tmp/ready exits 0)');
+  });
+
+  it('a host that lists only primary runs web, as before roles existed', async () => {
+    const text = yaml('service: shop', 'image: registry.example.com/acme/shop', 'roles: { worker: { cmd: [node, w.js] } }', 'environments:', '  prod:', '    hosts: [{ address: 10.0.0.4, roles: [primary] }]');
+    const config = (await load(text)).config;
+    expect(phase(planDeploy(config, { environment: 'prod', version: 'v1' }).phases, 'rollout').rollout.batches.flat()[0]!.roles.map((r) => r.container)).toEqual(['shop-web-v1']);
+  });
+});
