@@ -298,6 +298,37 @@ export function buildProgram(): Command {
       return runMigrateLint({ ...globals(cmd), ...opts, files });
     });
 
+  const app = program.command('app').description('run a command in the app\'s image or container, read its logs').enablePositionalOptions();
+  app
+    .command('exec')
+    .description('run a command in a one-off container of the current release\'s image with the app\'s environment (or, with --reuse, in the running container); its exit code is stagecraft\'s')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--host <address>', 'on this host')
+    .option('--primary', 'on the primary host (the default)', false)
+    .option('--all', 'on every host of the role, in parallel', false)
+    .option('--role <role>', 'hosts (and, with --reuse, containers) of this role', 'web')
+    .option('--reuse', 'docker exec in the running container instead of a one-off container', false)
+    .option('-i, --interactive', 'attach stdin (and a TTY when stdin is one); one host only', false)
+    .option('--dry-run', 'print where and how the command would run, and run nothing', false)
+    .passThroughOptions()
+    .action(async (command: string[], opts: { host?: string; primary: boolean; all: boolean; role: string; reuse: boolean; interactive: boolean; dryRun: boolean }, cmd: Command) => {
+      const { runAppExec } = await import('./commands/app.js');
+      return runAppExec({ ...globals(cmd), ...opts, command });
+    });
+  app
+    .command('logs')
+    .description('the running app containers\' logs, merged and prefixed by host (read-only)')
+    .option('--host <address>', 'only this host')
+    .option('--role <role>', 'containers of this role', 'web')
+    .option('--since <duration>', 'only lines from the last DURATION (e.g. 10m)')
+    .option('-n, --lines <n>', 'the last N lines of each container', '100')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C', false)
+    .option('--grep <text>', 'only lines containing TEXT (plain, case-sensitive)')
+    .action(async (opts: { host?: string; role: string; since?: string; lines: string; follow: boolean; grep?: string }, cmd: Command) => {
+      const { runAppLogs } = await import('./commands/app.js');
+      return runAppLogs({ ...globals(cmd), ...opts });
+    });
+
   addGlobalOptionsToSubcommands(program);
   return program;
 }

@@ -10,6 +10,7 @@ import { DockerOperationError, HostError } from './errors.js';
 import type { HostErrorOptions } from './errors.js';
 import { OutputTail } from './output-tail.js';
 import { singleFileTar } from './tar.js';
+import { demuxFrames } from './demux.js';
 
 
 export interface RegistryAuth {
@@ -59,6 +60,48 @@ export interface ContainerExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+}
+
+/** A command streamed to the caller: `app exec`'s one-off container or docker exec. */
+export interface StreamedCommandSpec {
+  cmd: string[];
+  /** Attached to the command's stdin; its end closes the command's stdin. */
+  stdin?: NodeJS.ReadableStream | undefined;
+  /** A TTY for the command: output comes raw on onStdout (one stream). */
+  tty?: boolean;
+  ttySize?: { columns: number; rows: number } | undefined;
+  onStdout: (chunk: string) => void;
+  onStderr: (chunk: string) => void;
+  /** Aborting stops a one-off container (SIGTERM, then SIGKILL) or detaches from an exec. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface CommandContainerSpec extends StreamedCommandSpec {
+  image: string;
+  /** Container name; must not exist yet. */
+  name: string;
+  /** Passed through the API as-is, never on a command line. */
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  network?: string;
+  /** Seconds between SIGTERM and SIGKILL when the signal aborts (default 5). */
+  stopGraceS?: number;
+}
+
+export interface StreamedCommandResult {
+  /** The command's exit code (126/127 when it could not be started, as Docker reports it). */
+  exitCode: number;
+  /** The engine's reason when the command could not be started (not found, not executable). */
+  notStarted?: string;
+  /** Ended by the signal. */
+  interrupted?: boolean;
+}
+
+export interface LogsOptions {
+  /** The last N lines. */
+  tail: number;
+  /** Unix seconds. */
+  since?: number | undefined;
 }
 
 export interface DockerOpsContext {
@@ -395,6 +438,163 @@ export class DockerOps {
   /** Removes a named volume; a missing one is fine; one a container uses is refused by the engine. */
   async removeVolume(name: string): Promise<void> {
     await this.callAllowingMissing(`removing volume ${name}`, () => this.docker.getVolume(name).remove());
+  }
+
+  /**
+   * `docker run --rm` with the output streamed to the caller: creates the container, attaches
+   * (stdin too when given), starts it, and returns the command's exit code once it exited. A
+   * command that cannot start (not found, not executable) is not an error here: its exit code
+   * is Docker's (127/126) with the engine's reason. The container is removed afterwards, also
+   * when the signal stopped it.
+   */
+  async runCommandContainer(spec: CommandContainerSpec): Promise<StreamedCommandResult> {
+    const withStdin = spec.stdin !== undefined;
+    const container = await this.call(`creating container ${spec.name} from ${spec.image}`, () =>
+      this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: spec.cmd,
+        Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        Labels: spec.labels,
+        Tty: spec.tty === true,
+        OpenStdin: withStdin,
+        StdinOnce: withStdin,
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        HostConfig: { NetworkMode: spec.network, AutoRemove: false },
+      }),
+    );
+    try {
+      return await this.streamContainer(container, spec);
+    } finally {
+      await this.removeContainer(container.id, { force: true }).catch(() => undefined);
+    }
+  }
+
+  private async streamContainer(container: Dockerode.Container, spec: CommandContainerSpec): Promise<StreamedCommandResult> {
+    const withStdin = spec.stdin !== undefined;
+    const stream = (await this.call(`attaching to ${spec.name}`, () =>
+      container.attach({ stream: true, stdout: true, stderr: true, stdin: withStdin, hijack: withStdin }),
+    )) as NodeJS.ReadWriteStream;
+    const ended = this.routeOutput(stream, spec);
+    try {
+      await container.start();
+    } catch (error) {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+      const state = (await this.inspectContainer(container.id).catch(() => undefined))?.State;
+      // The engine records the would-be exit code of a command it could not start (127 not found, 126 not executable).
+      if (state && typeof state.ExitCode === 'number' && state.ExitCode !== 0) return { exitCode: state.ExitCode, notStarted: engineMessage(error) };
+      throw this.wrap(`starting ${spec.name} (${spec.image})`, error);
+    }
+    if (spec.tty && spec.ttySize) await container.resize({ h: spec.ttySize.rows, w: spec.ttySize.columns }).catch(() => undefined);
+    if (spec.stdin) spec.stdin.pipe(stream);
+    let interrupted = false;
+    const onAbort = () => {
+      interrupted = true;
+      void this.stopContainer(container.id, spec.stopGraceS ?? 5).catch(() => container.kill().catch(() => undefined));
+    };
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    if (spec.signal?.aborted) onAbort();
+    try {
+      await ended;
+      const waited = await this.call(`waiting for ${spec.name}`, () => container.wait());
+      return { exitCode: typeof waited.StatusCode === 'number' ? waited.StatusCode : -1, ...(interrupted ? { interrupted } : {}) };
+    } finally {
+      spec.signal?.removeEventListener('abort', onAbort);
+      if (spec.stdin) spec.stdin.unpipe(stream);
+    }
+  }
+
+  /**
+   * `docker exec` in a running container with the output streamed to the caller (stdin too when
+   * given). Docker has no API to stop an exec: the signal only detaches from it.
+   */
+  async execStreaming(nameOrId: string, spec: StreamedCommandSpec): Promise<StreamedCommandResult> {
+    const withStdin = spec.stdin !== undefined;
+    const what = `running ${spec.cmd[0] ?? ''} in ${nameOrId}`;
+    const exec = await this.call(what, () =>
+      this.docker.getContainer(nameOrId).exec({ Cmd: spec.cmd, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true, Tty: spec.tty === true }),
+    );
+    const stream = (await this.call(what, () => exec.start({ hijack: withStdin, stdin: withStdin, Detach: false, Tty: spec.tty === true }))) as NodeJS.ReadWriteStream;
+    const ended = this.routeOutput(stream, spec);
+    if (spec.tty && spec.ttySize) await exec.resize({ h: spec.ttySize.rows, w: spec.ttySize.columns }).catch(() => undefined);
+    if (spec.stdin) spec.stdin.pipe(stream);
+    let interrupted = false;
+    const onAbort = () => {
+      interrupted = true;
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+    };
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    if (spec.signal?.aborted) onAbort();
+    try {
+      await ended;
+    } finally {
+      spec.signal?.removeEventListener('abort', onAbort);
+      if (spec.stdin) spec.stdin.unpipe(stream);
+    }
+    if (interrupted) return { exitCode: 130, interrupted };
+    const info = await this.call(what, () => exec.inspect());
+    return { exitCode: info.ExitCode ?? -1 };
+  }
+
+  /** A container's last `tail` lines (since `since`), each led by its timestamp, split by stream. */
+  async readLogs(nameOrId: string, options: LogsOptions): Promise<{ stdout: string; stderr: string }> {
+    const buffer = await this.call(`reading the logs of ${nameOrId}`, () =>
+      this.docker.getContainer(nameOrId).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        tail: options.tail,
+        follow: false,
+        ...(options.since !== undefined ? { since: options.since } : {}),
+      }),
+    );
+    const { stdout, stderr } = demuxFrames(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
+    return { stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
+  }
+
+  /**
+   * Follows a container's logs (its last `tail` lines first, each led by its timestamp) until
+   * the container stops or the signal aborts.
+   */
+  async followLogs(nameOrId: string, options: LogsOptions & { onStdout: (chunk: string) => void; onStderr: (chunk: string) => void; signal?: AbortSignal | undefined }): Promise<void> {
+    const stream = await this.call(`following the logs of ${nameOrId}`, () =>
+      this.docker.getContainer(nameOrId).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        tail: options.tail,
+        follow: true,
+        ...(options.since !== undefined ? { since: options.since } : {}),
+      }),
+    );
+    const ended = this.routeOutput(stream, options);
+    const onAbort = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    try {
+      await ended;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Decodes an attach/exec/logs stream (multiplexed, or raw for a TTY) into the callbacks; resolves at its end. */
+  private routeOutput(stream: NodeJS.ReadableStream, sinks: { tty?: boolean; onStdout: (chunk: string) => void; onStderr: (chunk: string) => void }): Promise<void> {
+    const stdout = new OutputTail(0, sinks.onStdout);
+    const stderr = new OutputTail(0, sinks.onStderr);
+    const ended = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
+    if (sinks.tty) stream.on('data', (chunk: Buffer) => stdout.write(chunk));
+    else this.docker.modem.demuxStream(stream, sinkInto(stdout), sinkInto(stderr));
+    return ended.then(() => {
+      stdout.end();
+      stderr.end();
+    });
   }
 
   private async call<T>(what: string, fn: () => Promise<T>, hintFor?: (message: string) => string | undefined): Promise<T> {
