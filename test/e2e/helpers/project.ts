@@ -49,6 +49,10 @@ export interface ProjectSpec {
   noRegistry?: boolean;
   /** `rollout:` as written in stagecraft.yml (strategy, batch_size, canary_percent, max_parallel). */
   rollout?: Record<string, unknown>;
+  /** `roles:` as written in stagecraft.yml. */
+  roles?: Record<string, unknown>;
+  /** A host's roles (default: primary + web for the first host of an environment, web for the others). */
+  hostRoles?: Record<string, string[]>;
 }
 
 export interface CliResult {
@@ -87,6 +91,7 @@ export function configDocument(spec: ProjectSpec, state: TestbedState): Record<s
     },
     retain: spec.retain ?? 2,
     ...(spec.rollout ? { rollout: spec.rollout } : {}),
+    ...(spec.roles ? { roles: spec.roles } : {}),
     ...(spec.database
       ? {
           databases: {
@@ -105,7 +110,7 @@ export function configDocument(spec: ProjectSpec, state: TestbedState): Record<s
     environments: Object.fromEntries(
       Object.entries(spec.environments).map(([name, hosts]) => [
         name,
-        { hosts: hosts.map((address, index) => ({ address, roles: index === 0 ? ['primary', 'web'] : ['web'] })) },
+        { hosts: hosts.map((address, index) => ({ address, roles: spec.hostRoles?.[address] ?? (index === 0 ? ['primary', 'web'] : ['web']) })) },
       ]),
     ),
   };
