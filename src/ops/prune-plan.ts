@@ -6,7 +6,7 @@
  * service's repository that no remaining container uses. The proxy, migration and backup
  * containers are not app containers: the facts never hold them, so a plan never touches them.
  */
-import type { AppContainerFact, ImageFact, PruneFacts, UnreadHost } from './host-facts.js';
+import type { AppContainerFact, PruneFacts, UnreadHost } from './host-facts.js';
 
 export interface ContainerDecision {
   name: string;
@@ -21,6 +21,8 @@ export interface ContainerDecision {
 export interface ImageDecision {
   id: string;
   refs: string[];
+  /** Versions of the app containers created from it (the name an operator knows it by). */
+  versions: string[];
   reason: string;
 }
 
@@ -83,7 +85,8 @@ export function planHostPrune(facts: PruneFacts, keep: number): HostPrunePlan {
   const keepImages: ImageDecision[] = [];
   for (const image of facts.images) {
     const users = (facts.image_users[image.id] ?? []).filter((name) => !removed.has(name)).sort();
-    const entry = (reason: string): ImageDecision => ({ id: image.id, refs: [...image.refs].sort(), reason });
+    const versions = [...new Set(facts.containers.filter((c) => c.image_id === image.id).map((c) => c.version))].sort();
+    const entry = (reason: string): ImageDecision => ({ id: image.id, refs: [...image.refs].sort(), versions, reason });
     if (users.length > 0) keepImages.push(entry(`used by ${users.join(', ')}`));
     else removeImages.push(entry((facts.image_users[image.id] ?? []).length > 0 ? 'used only by containers this prune removes' : 'used by no container'));
   }
@@ -100,11 +103,13 @@ export function planPrune(input: { service: string; environment: string; keep: n
   };
 }
 
-/** `repo:v2` rather than the id: the name an operator knows. */
-export function imageLabel(image: Pick<ImageFact, 'id' | 'refs'>): string {
+/** `repo:v2`, or `repo@sha256:0123456789ab (v2)` for an image pulled by digest: names an operator knows. */
+export function imageLabel(image: Pick<ImageDecision, 'id' | 'refs' | 'versions'>): string {
   const tag = image.refs.find((ref) => !ref.includes('@'));
+  const pinned = image.refs.find((ref) => ref.includes('@'));
   const shortId = image.id.replace(/^sha256:/, '').slice(0, 12);
-  return `${tag ?? image.refs[0] ?? shortId} (${shortId})`;
+  const name = tag ?? (pinned ? pinned.slice(0, pinned.indexOf('@') + 20) : shortId);
+  return image.versions.length > 0 ? `${name} (${image.versions.join(', ')})` : `${name} (image ${shortId})`;
 }
 
 function pad(text: string, width: number): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppContainerFact, PruneFacts } from '../../../src/ops/host-facts.js';
 import { appRoles } from '../../../src/ops/host-facts.js';
-import { formatPrunePlan, planHostPrune, planPrune, pruneTotals } from '../../../src/ops/prune-plan.js';
+import { formatPrunePlan, imageLabel, planHostPrune, planPrune, pruneTotals } from '../../../src/ops/prune-plan.js';
 
 const REPO = 'registry.example.com/acme/shop';
 
@@ -61,8 +61,8 @@ describe('prune plan', () => {
     expect(plan.remove_images[0]!.reason).toBe('used only by containers this prune removes');
     expect(plan.remove_images[0]!.refs).toEqual([`${REPO}:v1`, `${REPO}@sha256:${'v1'.padEnd(64, '0')}`].sort());
     expect(plan.keep_images).toEqual([
-      { id: 'sha256:img-v4', refs: expect.any(Array), reason: 'used by shop-web-v4' },
-      { id: 'sha256:img-v5', refs: expect.any(Array), reason: 'used by shop-web-v5' },
+      { id: 'sha256:img-v4', refs: expect.any(Array), versions: ['v4'], reason: 'used by shop-web-v4' },
+      { id: 'sha256:img-v5', refs: expect.any(Array), versions: ['v5'], reason: 'used by shop-web-v5' },
     ]);
   });
 
@@ -131,13 +131,19 @@ describe('prune plan', () => {
       '  remove container shop-web-v1  web v1, exited: older than the newest 1 stopped web container',
       '  keep   container shop-web-v5  web v5, running: running, the proxy\'s target',
       '  keep   container shop-web-v4  web v4, exited: kept for rollback: one of the newest 1 stopped web container',
-      `  remove image ${REPO}:v1 (img-v1): used only by containers this prune removes`,
-      `  remove image ${REPO}:v2 (img-v2): used only by containers this prune removes`,
-      `  remove image ${REPO}:v3 (img-v3): used only by containers this prune removes`,
-      `  keep   image ${REPO}:v4 (img-v4): used by shop-web-v4`,
-      `  keep   image ${REPO}:v5 (img-v5): used by shop-web-v5`,
+      `  remove image ${REPO}:v1 (v1): used only by containers this prune removes`,
+      `  remove image ${REPO}:v2 (v2): used only by containers this prune removes`,
+      `  remove image ${REPO}:v3 (v3): used only by containers this prune removes`,
+      `  keep   image ${REPO}:v4 (v4): used by shop-web-v4`,
+      `  keep   image ${REPO}:v5 (v5): used by shop-web-v5`,
       '10.0.0.2: not read: connection refused',
     ]);
+  });
+
+  it('names an image by its tag, or by its digest and the versions that use it when it was pulled by digest', () => {
+    expect(imageLabel({ id: 'sha256:0123456789abcdef', refs: [`${REPO}:v2`, `${REPO}@sha256:${'a'.repeat(64)}`], versions: ['v2'] })).toBe(`${REPO}:v2 (v2)`);
+    expect(imageLabel({ id: 'sha256:0123456789abcdef', refs: [`${REPO}@sha256:${'a'.repeat(64)}`], versions: ['v2'] })).toBe(`${REPO}@sha256:aaaaaaaaaaaa (v2)`);
+    expect(imageLabel({ id: 'sha256:0123456789abcdef', refs: [`${REPO}@sha256:${'a'.repeat(64)}`], versions: [] })).toBe(`${REPO}@sha256:aaaaaaaaaaaa (image 0123456789ab)`);
   });
 
   it('refuses a negative or fractional keep', () => {
