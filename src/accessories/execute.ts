@@ -81,6 +81,10 @@ class AccessoryRun {
       this.log(`${this.spec.container} does not exist: nothing to ${this.plan.verb}`);
       return { changed: false, detail: `not booted: nothing to ${this.plan.verb}` };
     }
+    if (this.plan.verb === 'stop' && this.existing && !this.existing.State.Running) {
+      this.log(`${this.spec.container} is not running`);
+      return { changed: false, detail: 'already stopped' };
+    }
     for (const step of this.planned.steps) await this.step(step);
     return { changed: true, detail: this.detail.join(', ') };
   }

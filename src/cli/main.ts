@@ -133,6 +133,50 @@ export function buildProgram(): Command {
       return runRollback({ ...globals(cmd), ...opts });
     });
 
+  const accessory = program
+    .command('accessory')
+    .description('accessories (a database, a cache next to the app): boot, reboot, stop, remove, details, logs; deploy and rollback never touch them');
+  const accessoryVerbs = [
+    ['boot', 'pull the image and start the accessory\'s container (already running: says so)'],
+    ['reboot', 'stop and remove its container, then boot it again with the current config; volumes are kept'],
+    ['stop', 'stop its container'],
+    ['remove', 'stop and remove its container (with --volumes also its named volumes)'],
+  ] as const;
+  for (const [verb, description] of accessoryVerbs) {
+    const command = accessory
+      .command(verb)
+      .description(description)
+      .argument('<name>', 'accessory name, or "all"')
+      .option('--dry-run', 'print the plan and change nothing', false)
+      .option('--json', 'print the plan (with --dry-run) or the outcome as JSON', false)
+      .option('-y, --yes', 'approve environments that have require_approval (and, for remove --volumes, the removal)', false);
+    if (verb === 'remove') command.option('--volumes', 'also remove the named volumes stagecraft created for it (asks first)', false);
+    command.action(async (name: string, opts: { dryRun: boolean; json: boolean; yes: boolean; volumes?: boolean }, cmd: Command) => {
+      const { runAccessoryAction } = await import('./commands/accessory.js');
+      return runAccessoryAction(verb, { ...globals(cmd), ...opts, name });
+    });
+  }
+  accessory
+    .command('details')
+    .description('image, state, start time, ports and volumes of the accessory\'s container (read-only)')
+    .argument('<name>', 'accessory name, or "all"')
+    .option('--json', 'print JSON', false)
+    .action(async (name: string, opts: { json: boolean }, cmd: Command) => {
+      const { runAccessoryDetails } = await import('./commands/accessory.js');
+      return runAccessoryDetails({ ...globals(cmd), ...opts, name });
+    });
+  accessory
+    .command('logs')
+    .description('the accessory container\'s output, each line led by its timestamp (read-only)')
+    .argument('<name>', 'accessory name')
+    .option('-n, --lines <n>', 'the last N lines', '100')
+    .option('--since <when>', 'only lines since a duration ago (10m) or a timestamp')
+    .option('-f, --follow', 'keep printing new lines until the container stops or Ctrl-C', false)
+    .action(async (name: string, opts: { lines: string; since?: string; follow: boolean }, cmd: Command) => {
+      const { runAccessoryLogs } = await import('./commands/accessory.js');
+      return runAccessoryLogs({ ...globals(cmd), ...opts, name });
+    });
+
   const lock = program.command('lock').description('the deploy lock of an environment (held on its primary host)');
   lock
     .command('status')
