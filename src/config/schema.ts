@@ -368,7 +368,8 @@ function accessoryHostIssues(config: {
 }): { path: (string | number)[]; message: string }[] {
   const issues: { path: (string | number)[]; message: string }[] = [];
   const addresses = config.hosts.map((host) => host.address);
-  const roles = new Set(['migrate', ...config.hosts.flatMap((host) => host.roles)]);
+  // App containers are <service>-<role>-<version>, one-offs <service>-migrate-… and <service>-exec-….
+  const roles = new Set(['migrate', 'exec', ...config.hosts.flatMap((host) => host.roles)]);
   for (const [name, accessory] of Object.entries(config.accessories)) {
     if (accessory.host !== PRIMARY_ROLE && !addresses.includes(accessory.host)) {
       issues.push({ path: ['accessories', name, 'host'], message: `"${accessory.host}" is not a host of this environment (hosts: ${addresses.join(', ')}, or "${PRIMARY_ROLE}")` });

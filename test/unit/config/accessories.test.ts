@@ -79,13 +79,14 @@ describe('accessories config', () => {
 
   it('refuses a host that is not the environment\'s, and names stagecraft uses itself', async () => {
     const errors = await loadErrors(
-      yaml(...HEAD, 'accessories:', '  db: { image: "postgres:16", host: 10.9.9.9 }', '  proxy: { image: x }', '  web-cache: { image: x }', '  all: { image: x }', ...ENVIRONMENTS),
+      yaml(...HEAD, 'accessories:', '  db: { image: "postgres:16", host: 10.9.9.9 }', '  proxy: { image: x }', '  web-cache: { image: x }', '  all: { image: x }', '  exec-shell: { image: x }', ...ENVIRONMENTS),
     );
     expect(errors).toEqual([
       'stagecraft.yml:4:37: accessories.db.host: "10.9.9.9" is not a host of this environment (hosts: 10.0.0.1, 10.0.0.2, or "primary")',
       'stagecraft.yml:5:3: accessories.proxy: accessory name "proxy" clashes with the names of stagecraft\'s own proxy containers: choose another',
       'stagecraft.yml:6:3: accessories.web-cache: accessory name "web-cache" clashes with the names of stagecraft\'s own web containers: choose another',
       'stagecraft.yml:7:3: accessories.all: accessory name "all" is reserved: `stagecraft accessory boot all` means every accessory',
+      'stagecraft.yml:8:3: accessories.exec-shell: accessory name "exec-shell" clashes with the names of stagecraft\'s own exec containers: choose another',
     ]);
   });
 
