@@ -11,6 +11,7 @@ import { pushImage } from '../../src/build/push.js';
 import { readTestbedState } from './helpers/testbed-state.js';
 import type { TestbedState } from './helpers/testbed-state.js';
 import { MigrateProject, databaseIn, scratchDatabase, uniqueService } from './helpers/migrate-project.js';
+import { onHostChecked } from './helpers/project.js';
 import type { ScratchDatabase } from './helpers/migrate-project.js';
 
 const KNEX_IDS = ['0001_create_greetings.js', '0002_seed_greetings.js', '0003_add_greeting_language.js'];
@@ -58,6 +59,9 @@ describe('migrate plan writes nothing', () => {
 
     const run = await project.run('migrate', 'run', '--database', 'main', '--image', image);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    // migrate run changed the primary's database: its audit line is on the primary (other suites share the log).
+    const audit = (await onHostChecked(state, '10.201.0.13', ['cat', '.stagecraft/audit.log'])).split('\n').map((line) => line.split('\t'));
+    expect(audit.find((fields) => fields[2] === project.service && fields[5] === 'migrate run')?.[6]).toContain(`main: applied ${KNEX_IDS.join(', ')}`);
     const migrated = await db.snapshot();
     expect(migrated).toContain('table public.knex_migrations: 3 rows');
     const after = databaseIn(await project.plan('--image', image), 'main');
