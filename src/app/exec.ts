@@ -83,7 +83,7 @@ export async function executeAppExec(session: Session, plan: AppExecPlan, io: Ex
           ...streamed,
           image: oneOff.image,
           name: execContainerName(plan.service),
-          env: appEnvironment(session.loaded, oneOff.version),
+          env: { ...appEnvironment(session.loaded, oneOff.version), ...(session.loaded.config.roles[plan.role]?.env ?? {}), STAGECRAFT_ROLE: plan.role },
           labels: oneOff.labels,
           network: oneOff.network,
         });

@@ -3,11 +3,11 @@
  * or --all. Pure; every mistake is a UserError naming what there is to choose from.
  */
 import type { ResolvedConfig } from '../config/index.js';
-import { PRIMARY_ROLE } from '../config/index.js';
+import { PRIMARY_ROLE, WEB_ROLE, appRolesOf } from '../config/index.js';
 import { UserError } from '../errors.js';
 import { quoteValue } from '../user-text.js';
 
-export const DEFAULT_ROLE = 'web';
+export const DEFAULT_ROLE = WEB_ROLE;
 
 type Hosts = ResolvedConfig['hosts'];
 
@@ -18,9 +18,9 @@ export interface HostChoice {
   all?: boolean;
 }
 
-/** Role names the environment's hosts list (`primary` marks a host, it is not a container role). */
+/** App roles the environment's hosts run (`primary` marks a host, it is not a container role; a host listing only it runs web). */
 export function rolesOf(hosts: Hosts): string[] {
-  return [...new Set(hosts.flatMap((host) => host.roles))].filter((role) => role !== PRIMARY_ROLE);
+  return [...new Set(hosts.flatMap((host) => appRolesOf(host)))];
 }
 
 /** Addresses of the hosts listing `role`, in config order; an unknown role is a user error. */
@@ -29,7 +29,7 @@ export function hostsOfRole(hosts: Hosts, role: string, environment: string): st
   if (role === PRIMARY_ROLE || !known.includes(role)) {
     throw new UserError(`no host of ${environment} has role ${quoteValue(role)}; roles: ${known.join(', ') || '(none)'}`);
   }
-  return hosts.filter((host) => host.roles.includes(role)).map((host) => host.address);
+  return hosts.filter((host) => appRolesOf(host).includes(role)).map((host) => host.address);
 }
 
 /** --host: one address of the environment that has the role. */

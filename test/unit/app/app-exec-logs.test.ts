@@ -11,6 +11,8 @@ const hosts = [
   { address: '10.0.0.2', roles: ['web'] },
   { address: '10.0.0.3', roles: ['worker'] },
 ];
+// A host listing only primary runs web.
+const onlyPrimary = [{ address: '10.0.0.1', roles: ['primary'] }, { address: '10.0.0.2', roles: ['worker'] }];
 
 function message(fn: () => unknown): string {
   try {
@@ -29,6 +31,7 @@ describe('app exec host selection', () => {
     expect(selectExecHosts(hosts, { role: 'web', all: true }, 'prod')).toEqual(['10.0.0.1', '10.0.0.2']);
     expect(selectExecHosts(hosts, { role: 'web', host: '10.0.0.2' }, 'prod')).toEqual(['10.0.0.2']);
     expect(selectExecHosts(hosts, { role: 'worker', all: true }, 'prod')).toEqual(['10.0.0.3']);
+    expect(selectExecHosts(onlyPrimary, { role: 'web', all: true }, 'prod')).toEqual(['10.0.0.1']);
   });
 
   it('takes the first host of a role the primary does not have', () => {
