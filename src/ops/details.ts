@@ -169,7 +169,8 @@ export function formatDetails(details: Details, now = Date.now()): string {
     if (host.roles.length === 0) lines.push('  no app containers');
     for (const role of host.roles) {
       lines.push(`  ${role.role}`);
-      const rows = role.containers.map((c) => [c.name, c.version, c.health, c.started_at ? `started ${c.started_at}` : 'never started', shortDigest(c.digest), c.image]);
+      // A reference pinned to the digest says no more than the digest column.
+      const rows = role.containers.map((c) => [c.name, c.version, c.health, c.started_at ? `started ${c.started_at}` : 'never started', shortDigest(c.digest), c.image.includes('@') ? '' : c.image]);
       lines.push(...table(rows).map((row) => `    ${row}`));
     }
   }

@@ -116,9 +116,13 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
+export function pruneHeading(plan: Pick<PrunePlan, 'service' | 'environment' | 'keep'>): string {
+  return `prune ${plan.service}/${plan.environment}: keep the newest ${plural(plan.keep, 'stopped app container')} per host and role`;
+}
+
 /** The plan as `--dry-run` prints it: per host every container and image with what happens to it and why. */
 export function formatPrunePlan(plan: PrunePlan): string {
-  const lines = [`prune ${plan.service}/${plan.environment}: keep the newest ${plural(plan.keep, 'stopped app container')} per host and role`];
+  const lines = [pruneHeading(plan)];
   for (const host of plan.hosts) {
     if (isUnread(host)) {
       lines.push(`${host.address}: not read: ${host.error}`);

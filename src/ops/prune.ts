@@ -8,10 +8,9 @@ import type { LoadedConfig } from '../config/index.js';
 import { ExitCode, StagecraftError } from '../errors.js';
 import type { Session } from '../apply/session.js';
 import { withSession } from '../apply/session.js';
-import { mapWithConcurrency } from '../remote/connect.js';
 import { readEveryHost } from './read-hosts.js';
 import { readPruneFacts, scopeOf } from './host-facts.js';
-import { formatPrunePlan, imageLabel, isUnread, planPrune, plural, type HostPrunePlan, type PrunePlan } from './prune-plan.js';
+import { formatPrunePlan, imageLabel, pruneHeading, isUnread, planPrune, plural, type HostPrunePlan, type PrunePlan } from './prune-plan.js';
 
 export interface PruneRequest {
   keep: number;
@@ -33,7 +32,8 @@ function messageOf(session: Session, error: unknown): string {
 /** Removes one host's share of the plan, in order; a failure is noted and the rest still tried. */
 async function pruneHost(session: Session, plan: HostPrunePlan, signal: AbortSignal, out: (line: string) => void): Promise<HostPruneResult> {
   const result: HostPruneResult = { address: plan.address, removed_containers: [], removed_images: [], errors: [] };
-  const say = (line: string) => out(`${plan.address}: ${line}`);
+  const say = (line: string) => out(`  ${line}`);
+  out(plan.address);
   const fail = (what: string, error: unknown) => {
     const text = `${what}: ${messageOf(session, error)}`;
     result.errors.push(text);
@@ -105,8 +105,13 @@ export async function runPruneCommand(loaded: LoadedConfig, request: PruneReques
       // Read under the lock: what a deploy that just finished left is what gets planned.
       const plan = planPrune({ service: scope.service, environment: scope.environment, keep: request.keep, hosts: await readEveryHost(session, (address, ops) => readPruneFacts(address, ops, scope)) });
       const readable = plan.hosts.filter((host): host is HostPrunePlan => !isUnread(host));
-      for (const host of plan.hosts.filter(isUnread)) request.out(`${host.address}: not read, nothing pruned: ${host.error}`);
-      const results = await mapWithConcurrency(readable, 8, (host) => pruneHost(session, host, signal, request.out));
+      request.out(pruneHeading(plan));
+      // One host after the other: the output stays grouped per host, in config order.
+      const results: HostPruneResult[] = [];
+      for (const host of plan.hosts) {
+        if (isUnread(host)) request.out(`${host.address}: not read, nothing pruned: ${host.error}`);
+        else results.push(await pruneHost(session, host, signal, request.out));
+      }
       const byAddress = new Map(results.map((result) => [result.address, result]));
       for (const host of readable) {
         for (const failure of await session.audit([host.address], ['-', 'prune', auditDetail(request.keep, byAddress.get(host.address), signal.aborted)])) {

@@ -77,6 +77,15 @@ async function imageName(version: string): Promise<string> {
   return `${imageRepository(state, service)}@${digest.slice(0, 19)} (${version})`;
 }
 
+/** The indented lines under a host's own line in prune's output. */
+function hostSection(output: string, address: string): string {
+  const lines = output.split('\n');
+  const start = lines.indexOf(address);
+  expect(start, output).toBeGreaterThanOrEqual(0);
+  const end = lines.findIndex((line, index) => index > start && !line.startsWith('  '));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
+}
+
 async function proxyTarget(address: string): Promise<string> {
   const config = await onHostChecked(state, address, ['docker', 'exec', `${service}-proxy`, 'cat', '/etc/nginx/conf.d/default.conf']);
   return /server (\S+?):\d+/.exec(config)?.[1] ?? config;
@@ -172,6 +181,20 @@ describe('details and prune', () => {
     expect(text.exitCode).toBe(5);
     expect(text.stdout).toContain(`${HOSTS[1]}: UNREACHABLE: `);
     expect(text.stdout).toContain(`${service}-web-v1`);
+
+    // prune reads the rest, says which host it could not read, and exits 5 too.
+    const dry = await project.run(['prune', '--env', 'prod', '--dry-run', '-c', 'unreachable.yml']);
+    expect(dry.exitCode, dry.stderr).toBe(5);
+    expect(hostSection(dry.stdout, HOSTS[0]!)).toContain(`  keep   container ${service}-web-v1 `);
+    expect(dry.stdout).toContain(`${HOSTS[1]}: not read: `);
+    const auditBefore = await onHostChecked(state, HOSTS[0]!, ['cat', '.stagecraft/audit.log']);
+    const real = await project.run(['prune', '--env', 'prod', '--keep', '3', '-c', 'unreachable.yml']);
+    expect(real.exitCode, real.stderr).toBe(5);
+    expect(hostSection(real.stdout, HOSTS[0]!)).toBe('  nothing to remove');
+    expect(real.stdout).toContain(`${HOSTS[1]}: not read, nothing pruned: `);
+    expect(real.stderr).toContain(`error: 1 host could not be read, nothing pruned there: ${HOSTS[1]} (`);
+    const auditAfter = await onHostChecked(state, HOSTS[0]!, ['cat', '.stagecraft/audit.log']);
+    expect(auditAfter.slice(auditBefore.length)).toMatch(new RegExp(`\t${service}\tprod\t-\tprune\tkeep 3: removed 0 containers and 0 images$`));
   });
 
   it('bad arguments are user errors: --keep not a whole number, an unknown environment', async () => {
@@ -205,7 +228,7 @@ describe('details and prune', () => {
     const before = await Promise.all(HOSTS.map((address) => serviceContainers(state, address, service)));
     const tagsBefore = await Promise.all(HOSTS.map(imageVersions));
     const result = ok(await project.run(['prune', '--env', 'prod', '--keep', '1', '--dry-run']));
-    for (const address of HOSTS) expect(result.stdout).toContain(`\n${address}\n`);
+    expect(hostSection(result.stdout, HOSTS[1]!)).toContain(`  remove container ${service}-web-v2 `);
     expect(result.stdout).toContain(`  remove container ${service}-web-v1  web v1, exited: older than the newest 1 stopped web container`);
     expect(result.stdout).toContain(`  keep   container ${service}-web-v3  web v3, exited: kept for rollback`);
     expect(result.stdout).toContain(`  keep   container ${service}-web-v4  web v4, running: running, the proxy's target`);
@@ -228,14 +251,16 @@ describe('details and prune', () => {
     ]);
 
     const result = ok(await project.run(['prune', '--env', 'prod', '--keep', '1']));
+    expect(result.stdout.split('\n')[0]).toBe(`prune ${service}/prod: keep the newest 1 stopped app container per host and role`);
     for (const address of HOSTS) {
-      expect(result.stdout).toContain(`${address}: removed container ${service}-web-v1 (web v1, exited)`);
-      expect(result.stdout).toContain(`${address}: removed container ${service}-web-v2 (web v2, exited)`);
-      expect(result.stdout).toContain(`${address}: removed image ${await imageName('v2')}`);
-      expect(result.stdout).not.toContain(`${address}: removed container ${service}-web-v3`);
+      const section = hostSection(result.stdout, address);
+      expect(section).toContain(`  removed container ${service}-web-v1 (web v1, exited)`);
+      expect(section).toContain(`  removed container ${service}-web-v2 (web v2, exited)`);
+      expect(section).toContain(`  removed image ${await imageName('v2')}`);
+      expect(section).not.toContain(`${service}-web-v3`);
     }
-    expect(result.stdout).toContain(`${HOSTS[1]}: removed image ${await imageName('v1')}`);
-    expect(result.stdout).not.toContain(`${HOSTS[0]}: removed image ${await imageName('v1')}`);
+    expect(hostSection(result.stdout, HOSTS[1]!)).toContain(`  removed image ${await imageName('v1')}`);
+    expect(hostSection(result.stdout, HOSTS[0]!)).not.toContain(`removed image ${await imageName('v1')}`);
     expect(result.stdout).toContain('removed 4 containers and 3 images on 2 hosts; kept 4 app containers');
 
     expect(await serviceContainers(state, HOSTS[0]!, service)).toEqual([migrate, `${service}-proxy`, `${service}-web-v3`, `${service}-web-v4`].sort());
@@ -259,7 +284,7 @@ describe('details and prune', () => {
 
     // Nothing left beyond keep: a second prune removes nothing, and says so per host.
     const again = ok(await project.run(['prune', '--env', 'prod', '--keep', '1']));
-    for (const address of HOSTS) expect(again.stdout).toContain(`${address}: nothing to remove`);
+    for (const address of HOSTS) expect(hostSection(again.stdout, address)).toBe('  nothing to remove');
     await onHost(state, HOSTS[0]!, ['docker', 'rm', migrate]);
   });
 
