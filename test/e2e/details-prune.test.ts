@@ -197,6 +197,27 @@ describe('details and prune', () => {
     expect(auditAfter.slice(auditBefore.length)).toMatch(new RegExp(`\t${service}\tprod\t-\tprune\tkeep 3: removed 0 containers and 0 images$`));
   });
 
+  it('nothing deployed yet: details shows empty hosts and no release (exit 0); prune finds nothing', async () => {
+    const fresh = await TestProject.create({ service: uniqueService('e2ep'), proxyPort: 8196, environments: { prod: HOSTS } }, state);
+    try {
+      const result = await fresh.run(['details', '--env', 'prod', '--json']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const shown = JSON.parse(result.stdout) as Details;
+      expect(shown.current_release).toBeNull();
+      expect(shown.lock).toEqual({ locked: false, holder: null });
+      expect(shown.hosts).toEqual(HOSTS.map((address) => ({ address, reachable: true, roles: [], proxy: { container: null, target: null } })));
+      const text = await fresh.run(['details', '--env', 'prod']);
+      expect(text.stdout).toContain('current release: none (nothing deployed yet)');
+      expect(text.stdout).toContain(`${HOSTS[0]}  no proxy\n  no app containers`);
+      const prune = await fresh.run(['prune', '--env', 'prod']);
+      expect(prune.exitCode, prune.stderr).toBe(0);
+      for (const address of HOSTS) expect(hostSection(prune.stdout, address)).toBe('  nothing to remove');
+      expect(prune.stdout).toContain('removed 0 containers and 0 images on 2 hosts; kept 0 app containers');
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   it('bad arguments are user errors: --keep not a whole number, an unknown environment', async () => {
     for (const keep of ['-1', 'abc', '1.5']) {
       const result = await project.run(['prune', '--env', 'prod', '--keep', keep]);
