@@ -5,7 +5,7 @@
  */
 import type { Session } from '../apply/session.js';
 import { appEnvironment } from '../config/index.js';
-import { UserError } from '../errors.js';
+import { ExitCode, UserError } from '../errors.js';
 import { registryAuthOf } from '../migrate/target.js';
 import { mapWithConcurrency } from '../remote/connect.js';
 import type { StreamedCommandResult, StreamedCommandSpec } from '../remote/docker-ops.js';
@@ -79,11 +79,13 @@ export async function executeAppExec(session: Session, plan: AppExecPlan, io: Ex
       if (plan.one_off) {
         const oneOff = plan.one_off;
         await ops.pullImage(oneOff.image, registryAuth); // credentials only if the image is on registry.server
+        // Interrupted while connecting or pulling: start nothing.
+        if (io.signal.aborted) return { address, exitCode: ExitCode.interrupted, interrupted: true };
         result = await ops.runCommandContainer({
           ...streamed,
           image: oneOff.image,
           name: execContainerName(plan.service),
-          env: { ...appEnvironment(session.loaded, oneOff.version), ...(session.loaded.config.roles[plan.role]?.env ?? {}), STAGECRAFT_ROLE: plan.role },
+          env: { ...appEnvironment(session.loaded, oneOff.version), ...(session.loaded.config.roles[plan.role]?.env ?? {}), STAGECRAFT_HOST: address, STAGECRAFT_ROLE: plan.role },
           labels: oneOff.labels,
           network: oneOff.network,
         });

@@ -119,6 +119,18 @@ describe('app exec and app logs', () => {
     expect(reused.stdout.trim()).toBe('3');
   });
 
+  it('-i on a terminal gives the command a TTY (one-off and --reuse), its exit code still stagecraft\'s', async () => {
+    const env: Record<string, string | undefined> = { ...process.env, CI: '1', NO_COLOR: '1', STAGECRAFT_ENV: undefined };
+    // util-linux script(1) runs the CLI on a new pseudo-terminal; -e returns the CLI's exit code.
+    for (const reuse of [[], ['--reuse']]) {
+      const line = `node ${CLI} app exec --env prod -i ${reuse.join(' ')} -- sh -c 'tty; echo $((6*7)); exit 5'`;
+      const result = await execa('script', ['-qec', line, '/dev/null'], { cwd: project.dir, reject: false, extendEnv: false, env, input: '' });
+      expect(result.exitCode, String(result.stdout)).toBe(5);
+      // The container's TTY ends lines with \r\n, and Node's raw mode keeps the local terminal's own \n → \r\n.
+      expect(String(result.stdout)).toMatch(/\/dev\/pts\/\d+\r*\n42\r*(\n|$)/);
+    }
+  });
+
   it('SIGINT stops and removes the one-off container and exits 130', async () => {
     const child = project.start(['app', 'exec', '--env', 'prod', '--', 'sleep', '300']);
     await waitFor('the exec container to run', async () => ((await execContainers(state, service)).length > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
