@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
@@ -164,6 +165,13 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   );
 
   problems.push(...commands.problems());
+  if (resolved.success && resolved.data.orchestration !== undefined) {
+    const planFile = resolved.data.orchestration.plan;
+    if (!(await isFile(path.resolve(dir, planFile)))) {
+      const at = origins.filePathOf(['orchestration', 'plan']);
+      problems.push({ file, ...source.valuePosition(at), message: `${formatConfigPath(at)}: ${quoteValue(planFile)} is not a file (the path is relative to ${path.basename(file)})` });
+    }
+  }
   if (problems.length > 0 || !resolved.success) throw new ConfigError(problems);
 
   const warn = options.warn ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
@@ -191,6 +199,14 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
 /** Top-level `x-*` keys are free-form (a place for YAML anchors); they are neither validated nor expanded. */
 function withoutExtensions(document: PlainObject): PlainObject {
   return Object.fromEntries(Object.entries(document).filter(([key]) => !key.startsWith(EXTENSION_PREFIX)));
+}
+
+async function isFile(absolute: string): Promise<boolean> {
+  try {
+    return (await stat(absolute)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function readConfigText(absolute: string, file: string): Promise<string> {
@@ -303,7 +319,9 @@ function coerceScalar(value: string, at: ConfigPath): unknown {
 function collectSecretValues(config: ResolvedConfig, secretEnv: Readonly<Record<string, string>>): string[] {
   const values = [...Object.values(secretEnv)];
   if (config.registry?.password !== undefined) values.push(config.registry.password);
-  for (const database of Object.values(config.databases)) values.push(database.url, ...urlPasswords(database.url));
+  for (const database of Object.values(config.databases)) {
+    for (const url of [database.url, ...Object.values(database.targets ?? {})]) values.push(url, ...urlPasswords(url));
+  }
   return [...new Set(values)].filter((value) => value !== '').sort((a, b) => b.length - a.length);
 }
 

@@ -280,6 +280,16 @@ const hostsSchema = z
     });
   });
 
+/** `orchestration:` — one ordered plan across databases (see src/migrate/orchestrate/plan-file.ts); top level only. */
+const orchestrationSchema = z
+  .strictObject({
+    plan: z
+      .string()
+      .min(1)
+      .describe('the plan file, relative to stagecraft.yml: one <database>[/<target>]:<migration> per line, applied in that order across databases'),
+  })
+  .describe('an ordered plan across databases for migrate run, plan and validate');
+
 /** `secrets:` — variables from commands (see secrets-command.ts); top level only. */
 const secretsCommandSchema = z
   .strictObject({
@@ -319,6 +329,7 @@ export const resolvedConfigSchema = z.strictObject({
   hosts: hostsSchema,
   require_approval: z.boolean().default(false),
   secrets: secretsCommandSchema.optional(),
+  orchestration: orchestrationSchema.optional(),
 }).superRefine((config, ctx) => {
   for (const issue of accessoryHostIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of roleIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
@@ -430,6 +441,7 @@ export const fileSchema = z
     ...overridableShape,
     hooks: deepPartial(hooksSchema).optional(),
     secrets: secretsCommandSchema.optional(),
+    orchestration: orchestrationSchema.optional(),
     environments: z
       .record(z.string().regex(NAME, 'environment names use lowercase letters, digits, _ and -'), environmentSchema)
       .refine((environments) => Object.keys(environments).length > 0, 'define at least one environment')
