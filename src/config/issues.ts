@@ -81,7 +81,7 @@ function issueToProblems(issue: Issue, context: IssueContext): ConfigProblem[] {
       return [at(context.source.valuePosition(filePath), `${subject}: ${describeBound(issue)}`)];
     case 'custom': {
       const params = issue.params as Partial<MissingKeyParams> | undefined;
-      if (params?.missingKey !== undefined) return [missingKey(filePath, ` (${params.reason ?? 'required'})`, context, at)];
+      if (params?.missingKey !== undefined) return [missingKey(filePath, params.reason === '' ? '' : ` (${params.reason ?? 'required'})`, context, at)];
       return [at(context.source.valuePosition(filePath), `${subject}: ${issue.message}`)];
     }
     default:

@@ -37,7 +37,7 @@ export class Origins {
 }
 
 /** Keys of an environment that are not overrides of top-level sections. */
-const ENVIRONMENT_OWN_KEYS = new Set(['hosts', 'require_approval']);
+const ENVIRONMENT_OWN_KEYS = new Set(['hosts', 'require_approval', 'priority']);
 
 /**
  * The chosen environment merged over the top level: mappings merge key by key, anything else

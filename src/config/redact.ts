@@ -3,11 +3,13 @@ export const REDACTED = '[REDACTED]';
 /** Keys whose string values are always secret, wherever they appear. */
 const SECRET_KEYS = new Set(['password']);
 
-/** True for fields whose value is secret wherever it is written: any `password`, and database URLs. */
+/** True for fields whose value is secret wherever it is written: any `password`, and database (and target) URLs. */
 export function isSecretField(configPath: readonly (string | number)[]): boolean {
   const last = configPath[configPath.length - 1];
   if (typeof last === 'string' && SECRET_KEYS.has(last.toLowerCase())) return true;
-  return last === 'url' && configPath[configPath.length - 3] === 'databases';
+  if (last === 'url' && configPath[configPath.length - 3] === 'databases') return true;
+  // databases.X.targets.NAME: a target's connection URL.
+  return configPath[configPath.length - 2] === 'targets' && configPath[configPath.length - 4] === 'databases';
 }
 
 /** Longest first, so a secret containing another is replaced whole. */

@@ -16,6 +16,11 @@ const IMAGE_REPOSITORY = /^(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a
 export const MIGRATION_ENGINES = ['raw', 'knex', 'prisma', 'drizzle', 'golang-migrate', 'sqitch', 'node-pg-migrate', 'command'] as const;
 export const MIGRATION_STRATEGIES = ['pre_deploy', 'post_deploy', 'manual'] as const;
 export const ROLLOUT_STRATEGIES = ['all', 'rolling', 'canary'] as const;
+/** `databases.X.migrations.fan_out.strategy` (the same as `migrate run --fan-out`; see src/migrate/fan-out/fan-out.ts). */
+export const FAN_OUT_STRATEGY_NAMES = ['sequential', 'parallel', 'rolling', 'canary'] as const;
+/** `databases.X.targets` keys: `main/tenant_a` on the command line and in output. */
+export const TARGET_NAME = /^[a-z0-9_-]+$/;
+export const DEFAULT_ENVIRONMENT_PRIORITY = 100;
 export const PRIMARY_ROLE = 'primary';
 /** Top-level keys starting with this are ignored: a place for YAML anchors, as in docker-compose. */
 export const EXTENSION_PREFIX = 'x-';
@@ -108,6 +113,23 @@ const rolloutSchema = z
     rollout.strategy === 'rolling' && rollout.batch_size === undefined ? { ...rollout, batch_size: 1 } : rollout,
   );
 
+const fanOutSchema = z
+  .strictObject({
+    strategy: z.enum(FAN_OUT_STRATEGY_NAMES).default('sequential'),
+    max_concurrent: z.number().int().min(1).optional().describe('parallel and canary (after the canaries): targets at once (default 4)'),
+    batch_size: z.number().int().min(1).optional().describe('rolling: targets per batch (default 1)'),
+    canary_percent: z.number().int().min(1).max(100).optional().describe('canary: share of the targets migrated first, one after another (default 10)'),
+  })
+  .superRefine((fanOut, ctx) => {
+    const only = { max_concurrent: ['parallel', 'canary'], batch_size: ['rolling'], canary_percent: ['canary'] } as const;
+    for (const [key, strategies] of Object.entries(only) as [keyof typeof only, readonly string[]][]) {
+      if (fanOut[key] !== undefined && !strategies.includes(fanOut.strategy)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${key} is for strategy ${strategies.join(' or ')}, not ${fanOut.strategy}` });
+      }
+    }
+  })
+  .describe('how a deploy migrates the targets of this database (the same as `migrate run --fan-out`)');
+
 const migrationsSchema = z
   .strictObject({
     engine: z.enum(MIGRATION_ENGINES),
@@ -125,6 +147,7 @@ const migrationsSchema = z
       .regex(/^(?:[A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be "table" or "schema.table"')
       .optional()
       .describe("tool engines: the tool's bookkeeping table as \"table\" or \"schema.table\", when the tool's own config moves it (default: the tool's default, e.g. knex_migrations); plan reads it directly"),
+    fan_out: fanOutSchema.optional(),
   })
   .superRefine((migrations, ctx) => {
     if (migrations.engine !== 'raw') {
@@ -173,10 +196,26 @@ const backupSchema = z
   .describe('a one-off container on the primary host that backs the database up before migrations; gets DATABASE_URL (secret, in its environment only)');
 
 const databaseSchema = z.strictObject({
-  url: nonEmpty().describe('connection URL; secret: redacted in every output'),
+  url: nonEmpty().optional().describe('connection URL (required without targets); secret: redacted in every output'),
+  targets: z
+    .record(z.string().regex(TARGET_NAME, 'target names use lowercase letters, digits, _ and -'), nonEmpty().describe('connection URL of the target; secret: redacted in every output'))
+    .optional()
+    .describe('several instances sharing these migrations (tenants, shards): NAME: URL; written database/NAME on the command line'),
   migrations: migrationsSchema,
   backup: backupSchema.optional(),
-});
+})
+  .superRefine((database, ctx) => {
+    if (database.url === undefined && Object.keys(database.targets ?? {}).length === 0) {
+      // No reason: a missing url reads as it did before targets existed (targets are the other way).
+      const params: MissingKeyParams = { missingKey: 'url', reason: '' };
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'missing url', params });
+    }
+    if (database.targets !== undefined && Object.keys(database.targets).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'targets is empty: name at least one target, or remove targets' });
+    }
+  })
+  // With targets and no url, the first target stands for the database where one URL is needed.
+  .transform(({ url, ...database }) => ({ ...database, url: url ?? Object.values(database.targets ?? {})[0] ?? '' }));
 
 const databasesSchema = z.record(
   z.string().regex(DATABASE_NAME, 'database names use lowercase letters, digits, _ and -'),
@@ -328,6 +367,7 @@ export const resolvedConfigSchema = z.strictObject({
   roles: rolesSchema.default({}),
   hosts: hostsSchema,
   require_approval: z.boolean().default(false),
+  priority: z.number().int().default(DEFAULT_ENVIRONMENT_PRIORITY),
   secrets: secretsCommandSchema.optional(),
   orchestration: orchestrationSchema.optional(),
 }).superRefine((config, ctx) => {
@@ -427,6 +467,7 @@ const overridableShape = {
 const environmentSchema = z.strictObject({
   hosts: hostsSchema,
   require_approval: z.boolean().optional().describe('ask for confirmation before deploying (default false)'),
+  priority: z.number().int().optional().describe('migration fan-out order: targets of lower-priority environments go first (default 100)'),
   ...overridableShape,
 });
 
