@@ -29,6 +29,9 @@ import { readStates } from '../../migrate/orchestrate/read-states.js';
 import type { ReadState } from '../../migrate/orchestrate/read-states.js';
 import type { RollbackSelection } from '../../migrate/graph/rollback-set.js';
 import { databaseProblems, validateRawMigrations } from '../../migrate/validate.js';
+import { readPlanFile } from '../../migrate/orchestrate/plan-file-load.js';
+import { planFileFailure } from '../../migrate/orchestrate/plan-file-run.js';
+import { formatPlanFileListing, listPlanFile, orderRunByPlanFile, validateConfiguredPlanFile } from './migrate-plan-file.js';
 import { rawEngine, readRawHistory, readRawStatus, resolveRaw } from '../../migrate/engines/raw.js';
 import { migrationsDir } from '../../migrate/raw/files.js';
 import { databaseStatus, formatHistory, formatStatus } from '../../migrate/status.js';
@@ -207,7 +210,10 @@ export async function runMigratePlan(options: MigratePlanOptions): Promise<void>
       if (verbose) process.stderr.write(`[${database}] ${line}\n`);
     });
     const plan = await readPlan(loaded, targets, image);
-    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatMigratePlan(plan)}\n`);
+    const planFile = await readPlanFile(loaded);
+    const listing = planFile ? listPlanFile(planFile, plan.databases, loaded) : undefined;
+    const orchestration = listing ? { orchestration: { file: listing.file, entries: listing.entries, resume_line: listing.resume_line, problems: listing.problems } } : {};
+    process.stdout.write(options.json ? `${JSON.stringify({ ...plan, ...orchestration }, null, 2)}\n` : `${formatMigratePlan(plan)}\n${listing ? `\n${formatPlanFileListing(listing)}\n` : ''}`);
     const failed = plan.databases.filter((database) => database.read_error);
     if (failed.length > 0) throw new MigrationError(`could not read the state of ${failed.map((d) => `${d.database} (${d.reason ?? 'unknown error'})`).join('; ')}`);
   });
@@ -242,6 +248,8 @@ function runJson(environment: string, result: ExecutionResult): string {
 export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
   await withSession(options, async (session) => {
     const { loaded } = session;
+    const planFile = await readPlanFile(loaded);
+    if (planFile && (options.database ?? options.strategy ?? options.to) !== undefined) throw new UserError(`${planFile.file} (orchestration.plan) sets the order: --database, --strategy and --to do not apply`);
     const databases = selectDatabases(loaded, options.database, options.strategy);
     if (options.to !== undefined && databases.length !== 1) throw new UserError('--to needs one database: add --database NAME');
     const image = await imageFor(loaded, databases, options);
@@ -254,7 +262,9 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
       databasePlans.push(await lintPlan(databasePlan, loaded.dir, target.migrations, loaded.environment));
     }
     const plan = assembleMigrationPlan({ kind: 'run', service: loaded.config.service, environment: loaded.environment, image: image.shown, to: options.to }, databasePlans);
-    if (options.dryRun) return printPlan(plan, options.json);
+    const ordered = planFile ? orderRunByPlanFile(planFile, plan, states, loaded) : undefined;
+    if (ordered && !options.json) out.write(`${planFile!.file}: ${ordered.resume ? `starts at line ${ordered.resume.line} (${ordered.resume.target}:${ordered.resume.migration})` : 'every entry is applied'}\n`);
+    if (options.dryRun) return printPlan(ordered?.plan ?? plan, options.json);
     refuseUnreadable(plan);
     for (const line of highRiskLines(plan.high_risk)) out.write(`${line}\n`);
     await confirmFindings(plan, options.yes, out);
@@ -262,7 +272,7 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     for (const backup of backups) out.write(`${backup.database}: backs up first (${backup.reason}): ${backup.spec.image} ${backup.spec.command.join(' ')}\n`);
     await confirmEnvironment(loaded, `migrate ${databases.join(', ')} on ${loaded.environment}`, options.yes);
     const result = await applyMigrationCommand(session, {
-      plan,
+      plan: ordered?.plan ?? plan,
       targets,
       backups,
       command: 'migrate run',
@@ -273,6 +283,8 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
       out,
     });
     if (options.json) process.stdout.write(runJson(loaded.environment, result));
+    const failedAt = result.runs.findIndex((run) => run.outcome.status === 'failed');
+    if (ordered && failedAt >= 0) throw planFileFailure(planFile!.file, ordered.entries[failedAt], result.runs[failedAt]!, result.runs[failedAt]!.plan.database);
     const failure = failureOf(result, plan);
     if (failure) throw failure;
   });
@@ -365,8 +377,10 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
   }
   const checks = options.checkDatabases ? await checkDatabases(loaded, databases, options.verbose === true) : undefined;
   const results = reports.map((report) => ({ ...report, database_checks: checks?.get(report.database) ?? null }));
+  const planFile = await readPlanFile(loaded);
+  const orchestration = planFile ? await validateConfiguredPlanFile(loaded, planFile) : undefined;
 
-  if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, strict, databases: results }, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, strict, databases: results, ...(orchestration ? { orchestration } : {}) }, null, 2)}\n`);
   else {
     for (const result of results) {
       if (!result.checked) process.stdout.write(`${result.database} [${result.engine}]: not checked (${result.reason})\n`);
@@ -380,8 +394,13 @@ export async function runMigrateValidate(options: MigrateValidateOptions): Promi
       else if (!database.checked) process.stdout.write(`${result.database} [${result.engine}]: database not checked: ${database.reason ?? 'unknown reason'}\n`);
       else process.stdout.write(`${result.database} [raw]: database on ${loaded.environment}: no drift, no applied id without a file, no dirty row\n`);
     }
+    if (orchestration) {
+      for (const problem of orchestration.problems) process.stdout.write(`${problem}\n`);
+      for (const { database, reason } of orchestration.unchecked) process.stdout.write(`${orchestration.file}: ${database} entries not checked: ${reason}\n`);
+      if (orchestration.problems.length === 0) process.stdout.write(`${orchestration.file}: ${planFile!.entries.length} entr${planFile!.entries.length === 1 ? 'y' : 'ies'}, no problem\n`);
+    }
   }
-  const fileProblems = results.reduce((count, result) => count + result.problems.length, 0);
+  const fileProblems = results.reduce((count, result) => count + result.problems.length, 0) + (orchestration?.problems.length ?? 0);
   const databaseProblemCount = results.reduce((count, result) => count + (result.database_checks?.problems.length ?? 0), 0);
   // Files are the user's to fix: exit 1, also when a database has problems too (all were printed
   // above). Problems found only in a database are migration state: exit 4.

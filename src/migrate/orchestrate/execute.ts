@@ -65,7 +65,7 @@ async function runOne(plan: DatabaseRunPlan, target: EngineTarget, options: Exec
     return engine.rollback(target, { selection: { ids: ids ?? [] }, cascade: false, timeoutMs, lockTimeoutMs, signal: options.signal });
   }
   const read = options.states?.get(plan.database);
-  return engine.run(target, { to, steps: ids, before: read?.readable ? read : undefined, timeoutMs, lockTimeoutMs, signal: options.signal });
+  return engine.run(target, { to: plan.to ?? to, steps: ids, before: read?.readable ? read : undefined, timeoutMs, lockTimeoutMs, signal: options.signal });
 }
 
 export async function executeMigrationPlan(plan: MigrationPlan, targets: readonly EngineTarget[], options: ExecuteOptions): Promise<ExecutionResult> {

@@ -57,6 +57,8 @@ export interface DatabaseRunPlan {
   blocked?: string;
   /** Why the state could not be read. */
   unreadable?: string;
+  /** Tool engines: apply up to and including this id (a plan file's entry); overrides the plan's `to`. */
+  to?: string;
   notes: string[];
 }
 
