@@ -48,6 +48,8 @@ export interface MigrateProjectSpec {
   healthcheck?: { path?: string; timeout?: string };
   /** More environments on the same hosts, besides `e2e`. */
   extraEnvironments?: string[];
+  /** Top-level `orchestration` (the plan file, relative to stagecraft.yml). */
+  orchestration?: { plan: string };
 }
 
 export interface CliResult {
@@ -101,6 +103,7 @@ function configDocument(spec: MigrateProjectSpec, state: TestbedState): Record<s
         },
       ]),
     ),
+    ...(spec.orchestration ? { orchestration: spec.orchestration } : {}),
     environments: Object.fromEntries(
       ['e2e', ...(spec.extraEnvironments ?? [])].map((name) => [
         name,
