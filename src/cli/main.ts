@@ -246,9 +246,14 @@ export function buildProgram(): Command {
     .option('--lock-timeout <duration>', 'wait this long for the migration advisory lock (default: migrations.lock_timeout, 60s)')
     .option('--lock-wait <duration>', 'wait this long for the deploy lock instead of refusing at once')
     .option('--dry-run', 'show what would run; take no lock, change nothing', false)
+    .option('--fan-out <strategy>', 'targets: sequential (default), parallel, rolling or canary; also used with a single target')
+    .option('--max-concurrent <n>', 'parallel and canary: targets at once (default 4)')
+    .option('--batch-size <n>', 'rolling: targets per batch (default 1)')
+    .option('--canary-percent <p>', 'canary: share of the targets migrated first, one after another (default 10)')
+    .option('--rollback-on-failure', 'after a failed target, revert the targets this run completed (refused before starting if one cannot be reverted)')
     .option('--json', 'print the outcome as JSON', false)
     .option('-y, --yes', 'approve environments that have require_approval', false)
-    .action(async (opts: { database?: string; strategy?: string; to?: string; image?: string; version?: string; lockTimeout?: string; lockWait?: string; dryRun: boolean; json: boolean; yes: boolean }, cmd: Command) => {
+    .action(async (opts: { database?: string; strategy?: string; to?: string; image?: string; version?: string; lockTimeout?: string; lockWait?: string; dryRun: boolean; json: boolean; yes: boolean; fanOut?: string; maxConcurrent?: string; batchSize?: string; canaryPercent?: string; rollbackOnFailure?: boolean }, cmd: Command) => {
       const { runMigrateRun } = await import('./commands/migrate.js');
       return runMigrateRun({ ...globals(cmd), ...opts });
     });

@@ -4,7 +4,7 @@
  */
 import type { MigrationStrategy } from '../config/index.js';
 import type { DatabaseState, EngineTarget, MigrationEntry } from './types.js';
-import { pendingOf } from './types.js';
+import { pendingOf, targetKey } from './types.js';
 import { readStates } from './orchestrate/read-states.js';
 import { blockedReason } from './orchestrate/migration-plan.js';
 
@@ -107,7 +107,7 @@ export function assemblePlan(
 export async function readDatabasePlans(targets: readonly { target: EngineTarget; strategy: MigrationStrategy }[]): Promise<DatabasePlan[]> {
   const states = await readStates(targets.map(({ target }) => target));
   return targets.map(({ target, strategy }) => {
-    const { state, read_error } = states.get(target.database)!;
-    return { ...databasePlan(target.database, target.migrations.engine, strategy, state, target.environment), ...(read_error ? { read_error } : {}) };
+    const { state, read_error } = states.get(targetKey(target))!;
+    return { ...databasePlan(targetKey(target), target.migrations.engine, strategy, state, target.environment), ...(read_error ? { read_error } : {}) };
   });
 }

@@ -6,6 +6,8 @@ import type { Host } from '../remote/host.js';
 import type { EngineTarget } from './types.js';
 import { imagesStayLocal } from '../plan/plan-deploy.js';
 
+export { targetKey } from './types.js';
+
 export interface TargetOptions {
   loaded: LoadedConfig;
   actor: string;
@@ -25,17 +27,20 @@ export function registryAuthOf(loaded: LoadedConfig): RegistryAuth | undefined {
   return { username: registry.username, password: registry.password, serveraddress: registry.server };
 }
 
+/**
+ * One EngineTarget per database, or per target of a database with `targets` (in config order):
+ * `database` stays the config key, `target` names the target and `key` is `main/tenant_a`.
+ */
 export function engineTargets(options: TargetOptions, databases: readonly string[]): EngineTarget[] {
   const { loaded } = options;
   const config = loaded.config;
   const appEnv = appEnvironment(loaded, options.version);
-  return databases.map((database) => {
+  return databases.flatMap((database) => {
     const spec = config.databases[database];
     if (!spec) throw new Error(`unknown database ${database}`);
-    return {
+    const base = {
       database,
       migrations: spec.migrations,
-      url: spec.url,
       configDir: loaded.dir,
       service: config.service,
       environment: loaded.environment,
@@ -45,10 +50,16 @@ export function engineTargets(options: TargetOptions, databases: readonly string
       pullImage: !imagesStayLocal(config),
       registryAuth: registryAuthOf(loaded),
       appEnv,
-      containerName: options.containerName(database),
       settingPosition: loaded.positionOf ? (key: string) => loaded.positionOf!(['databases', database, 'migrations', key]) : undefined,
-      log: (line) => options.log(database, options.scrub(line)),
       scrub: options.scrub,
     };
+    const targets = spec.targets === undefined ? [] : Object.entries(spec.targets);
+    if (targets.length === 0) {
+      return [{ ...base, key: database, url: spec.url, containerName: options.containerName(database), log: (line: string) => options.log(database, options.scrub(line)) }];
+    }
+    return targets.map(([target, url]) => {
+      const key = `${database}/${target}`;
+      return { ...base, target, key, url, containerName: options.containerName(`${database}-${target}`), log: (line: string) => options.log(key, options.scrub(line)) };
+    });
   });
 }

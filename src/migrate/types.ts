@@ -85,6 +85,13 @@ export interface RunOutcome {
 export interface EngineTarget {
   /** Key under `databases:`. */
   database: string;
+  /** Name under `databases.X.targets` when the database has several targets. */
+  target?: string | undefined;
+  /**
+   * What results, logs and maps are keyed by: `main/tenant_a` for a target, else the database
+   * (unset where targets are built by hand: read it with `targetKey`).
+   */
+  key?: string | undefined;
   migrations: EngineSettings;
   /** Connection URL as the hosts see it (secret). */
   url: string;
@@ -179,6 +186,11 @@ export function readableState(migrations: MigrationEntry[], notes: string[] = []
 
 export function unreadable(reason: string, notes: string[] = []): DatabaseState {
   return { readable: false, reason, migrations: [], applied_count: 0, pending_known: false, notes };
+}
+
+/** `main/tenant_a` for a target, `main` for a database without targets. */
+export function targetKey(target: Pick<EngineTarget, 'database' | 'target' | 'key'>): string {
+  return target.key ?? (target.target === undefined ? target.database : `${target.database}/${target.target}`);
 }
 
 export function pendingOf(state: DatabaseState): MigrationEntry[] {

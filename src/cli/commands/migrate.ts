@@ -17,7 +17,9 @@ import { formatMigratePlan } from '../../migrate/format-plan.js';
 import { assemblePlan, readDatabasePlans } from '../../migrate/plan.js';
 import type { MigratePlan } from '../../migrate/plan.js';
 import { engineFor } from '../../migrate/registry.js';
-import { engineTargets } from '../../migrate/target.js';
+import { engineTargets, targetKey } from '../../migrate/target.js';
+import { fanOutRequested, runTargets } from '../../migrate/fan-out/run-targets.js';
+import type { FanOutFlags } from '../../migrate/fan-out/run-targets.js';
 import type { EngineTarget } from '../../migrate/types.js';
 import { applyMigrationCommand, failureOf } from '../../apply/migration-commands.js';
 import type { ExecutionResult } from '../../migrate/orchestrate/execute.js';
@@ -49,7 +51,7 @@ export interface MigratePlanOptions extends CommonOptions {
   version?: string;
 }
 
-export interface MigrateRunOptions extends CommonOptions {
+export interface MigrateRunOptions extends CommonOptions, FanOutFlags {
   database?: string;
   strategy?: string;
   to?: string;
@@ -255,6 +257,18 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const image = await imageFor(loaded, databases, options);
     const out = options.json ? process.stderr : process.stdout;
     const targets = targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`));
+    if (fanOutRequested(options) || targets.some((target) => target.target !== undefined)) {
+      return runTargets({
+        session, targets, flags: options, priority: loaded.config.priority, to: options.to, image: image.shown, version: image.version,
+        dryRun: options.dryRun, json: options.json, lockWaitMs: durationOption('--lock-wait', options.lockWait), limits: limitsFor(loaded, options.lockTimeout), out,
+        printPlan: (plan) => printPlan(plan, options.json),
+        confirm: async (plan) => {
+          for (const line of highRiskLines(plan.high_risk)) out.write(`${line}\n`);
+          await confirmFindings(plan, options.yes, out);
+          await confirmEnvironment(loaded, `migrate ${plan.databases.map((d) => d.database).join(', ')} on ${loaded.environment}`, options.yes);
+        },
+      });
+    }
     const states = await readStates(targets);
     const databasePlans = [];
     for (const target of targets) {
@@ -313,7 +327,7 @@ function inputOf(loaded: LoadedConfig, target: EngineTarget, states: ReadonlyMap
     database: target.database,
     engine: target.migrations.engine,
     strategy: loaded.config.databases[target.database]!.migrations.strategy,
-    state: states.get(target.database)!.state,
+    state: states.get(targetKey(target))!.state,
   };
 }
 
@@ -493,15 +507,15 @@ export async function runMigrateStatus(options: MigrateStatusOptions): Promise<v
       try {
         if (engine === 'raw') {
           const { state, facts } = await readRawStatus(target);
-          statuses.push(databaseStatus(target.database, engine, state, facts));
+          statuses.push(databaseStatus(targetKey(target), engine, state, facts));
         } else {
-          statuses.push(databaseStatus(target.database, engine, await engineFor(engine).plan(target)));
+          statuses.push(databaseStatus(targetKey(target), engine, await engineFor(engine).plan(target)));
         }
       } catch (error) {
         if (!(error instanceof StagecraftError) || error.exitCode === ExitCode.user) throw error;
         const reason = target.scrub(error.message);
-        failed.push(`${target.database} (${reason})`);
-        statuses.push(databaseStatus(target.database, engine, { readable: false, reason, migrations: [], applied_count: 0, pending_known: false, notes: [] }));
+        failed.push(`${targetKey(target)} (${reason})`);
+        statuses.push(databaseStatus(targetKey(target), engine, { readable: false, reason, migrations: [], applied_count: 0, pending_known: false, notes: [] }));
       }
     }
     process.stdout.write(options.json ? `${JSON.stringify({ environment: loaded.environment, databases: statuses }, null, 2)}\n` : `${formatStatus(loaded.environment, statuses)}\n`);
