@@ -33,6 +33,8 @@ export interface MigrateDatabaseSpec {
   lock_timeout?: string;
   statement_lock_timeout?: string;
   lock_retries?: number;
+  /** `databases.X.targets`: name → URL as hosts reach it (written as secrets, like url). */
+  targets?: Record<string, string>;
   /** `databases.X.backup`, as written in stagecraft.yml (`$` in the command is kept literal). */
   backup?: { image: string; command: string[]; when?: 'destructive' | 'always'; timeout?: string; volumes?: string[] };
 }
@@ -88,6 +90,7 @@ function configDocument(spec: MigrateProjectSpec, state: TestbedState): Record<s
         name,
         {
           url: `\${${envName(name)}}`,
+          ...(db.targets ? { targets: Object.fromEntries(Object.keys(db.targets).map((target) => [target, `\${${envName(`${name}_${target}`)}}`])) } : {}),
           migrations: {
             engine: db.engine,
             ...(db.path ? { path: db.path } : {}),
@@ -154,7 +157,10 @@ export class MigrateProject {
     this.current = { ...this.current, ...change };
     await mkdir(join(this.dir, '.stagecraft'), { recursive: true });
     await writeFile(join(this.dir, 'stagecraft.yml'), stringify(configDocument(this.current, this.state)));
-    const secrets = { REGISTRY_PASSWORD: this.state.registry.password, ...Object.fromEntries(Object.entries(this.current.databases).map(([name, db]) => [envName(name), db.url])) };
+    const secrets = { REGISTRY_PASSWORD: this.state.registry.password, ...Object.fromEntries(Object.entries(this.current.databases).flatMap(([name, db]) => [
+        [envName(name), db.url],
+        ...Object.entries(db.targets ?? {}).map(([target, url]) => [envName(`${name}_${target}`), url]),
+      ])) };
     await writeFile(join(this.dir, '.stagecraft', 'secrets'), `${Object.entries(secrets).map(([k, v]) => `${k}='${v}'`).join('\n')}\n`, { mode: 0o600 });
   }
 
