@@ -20,6 +20,7 @@ import { engineFor } from '../../migrate/registry.js';
 import { engineTargets, targetKey } from '../../migrate/target.js';
 import { fanOutRequested, runTargets } from '../../migrate/fan-out/run-targets.js';
 import type { FanOutFlags } from '../../migrate/fan-out/run-targets.js';
+import { pickTargets, splitTargetName } from '../../migrate/fan-out/select-target.js';
 import type { EngineTarget } from '../../migrate/types.js';
 import { applyMigrationCommand, failureOf } from '../../apply/migration-commands.js';
 import type { ExecutionResult } from '../../migrate/orchestrate/execute.js';
@@ -119,6 +120,8 @@ export function selectDatabases(loaded: LoadedConfig, database?: string, strateg
     throw new UserError(`--strategy ${strategy}: expected one of ${MIGRATION_STRATEGIES.join(', ')}`);
   }
   let selected = all;
+  // `main/tenant_a` selects the database; pickTargets then keeps the one target.
+  database = splitTargetName(database).database;
   if (database !== undefined) {
     if (!all.includes(database)) {
       const match = closestMatch(database, all);
@@ -208,9 +211,9 @@ export async function runMigratePlan(options: MigratePlanOptions): Promise<void>
     const databases = selectDatabases(loaded, options.database);
     const image = await imageFor(loaded, databases, options);
     const verbose = options.verbose === true;
-    const targets = targetsFor(session, databases, image, (database, line) => {
+    const targets = pickTargets(targetsFor(session, databases, image, (database, line) => {
       if (verbose) process.stderr.write(`[${database}] ${line}\n`);
-    });
+    }), options.database);
     const plan = await readPlan(loaded, targets, image);
     const planFile = await readPlanFile(loaded);
     const listing = planFile ? listPlanFile(planFile, plan.databases, loaded) : undefined;
@@ -256,7 +259,7 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     if (options.to !== undefined && databases.length !== 1) throw new UserError('--to needs one database: add --database NAME');
     const image = await imageFor(loaded, databases, options);
     const out = options.json ? process.stderr : process.stdout;
-    const targets = targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`));
+    const targets = pickTargets(targetsFor(session, databases, image, (database, line) => out.write(`[${database}] ${line}\n`)), options.database);
     if (fanOutRequested(options) || targets.some((target) => target.target !== undefined)) {
       return runTargets({
         session, targets, flags: options, priority: loaded.config.priority, to: options.to, image: image.shown, version: image.version,
@@ -356,7 +359,7 @@ export async function runMigrateRollback(options: MigrateRollbackOptions): Promi
     }
     const out = options.json ? process.stderr : process.stdout;
     const image = await imageFor(loaded, [database!], options);
-    const targets = targetsFor(session, [database!], image, (db, line) => out.write(`[${db}] ${line}\n`));
+    const targets = pickTargets(targetsFor(session, [database!], image, (db, line) => out.write(`[${db}] ${line}\n`)), options.database, { command: 'migrate rollback' });
     const states = await readStates(targets);
     const plan = assembleMigrationPlan(
       { kind: 'rollback', service: loaded.config.service, environment: loaded.environment, image: image.shown, to: options.to },
@@ -497,9 +500,9 @@ export async function runMigrateStatus(options: MigrateStatusOptions): Promise<v
     const { loaded } = session;
     const databases = selectDatabases(loaded, options.database);
     const image = await imageFor(loaded, databases, options);
-    const targets = targetsFor(session, databases, image, (database, line) => {
+    const targets = pickTargets(targetsFor(session, databases, image, (database, line) => {
       if (options.verbose === true) process.stderr.write(`[${database}] ${line}\n`);
-    });
+    }), options.database);
     const statuses: DatabaseStatus[] = [];
     const failed: string[] = [];
     for (const target of targets) {
@@ -530,19 +533,19 @@ export async function runMigrateHistory(options: MigrateHistoryOptions): Promise
   await withSession(options, async (session) => {
     const { loaded } = session;
     const databases = selectDatabases(loaded, options.database);
-    const targets = targetsFor(session, databases, NO_IMAGE, () => undefined);
+    const targets = pickTargets(targetsFor(session, databases, NO_IMAGE, () => undefined), options.database);
     const reports = [];
     const unreadable: string[] = [];
     for (const target of targets) {
       const engine = target.migrations.engine;
       try {
-        reports.push({ database: target.database, engine, events: await readRawHistory(target, limit) });
+        reports.push({ database: targetKey(target), engine, events: await readRawHistory(target, limit) });
       } catch (error) {
         // Container engines' databases may be reachable only from containers: say so, and go on.
         if (!(error instanceof StagecraftError) || error.exitCode === ExitCode.user) throw error;
         const reason = target.scrub(error.message);
-        if (engine === 'raw') unreadable.push(`${target.database} (${reason})`);
-        reports.push({ database: target.database, engine, events: null, reason });
+        if (engine === 'raw') unreadable.push(`${targetKey(target)} (${reason})`);
+        reports.push({ database: targetKey(target), engine, events: null, reason });
       }
     }
     if (options.json) process.stdout.write(`${JSON.stringify({ environment: loaded.environment, databases: reports }, null, 2)}\n`);
@@ -564,7 +567,7 @@ export async function runMigrateResolve(id: string, options: MigrateResolveOptio
     const settings = loaded.config.databases[database!]!.migrations;
     if (settings.engine !== 'raw') throw new UserError(`engine ${settings.engine} keeps its own state: \`migrate resolve\` is for the raw engine`);
     const out = options.json ? process.stderr : process.stdout;
-    const [target] = targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`));
+    const [target] = pickTargets(targetsFor(session, [database!], NO_IMAGE, (db, line) => out.write(`[${db}] ${line}\n`)), options.database, { command: 'migrate resolve' });
     await confirmEnvironment(loaded, `mark ${id} of ${database} on ${loaded.environment} as ${options.applied ? 'applied' : 'rolled back'}`, options.yes);
     const lockRequest = { command: 'migrate resolve', waitMs: durationOption('--lock-wait', options.lockWait) };
     await session.underDeployLock(lockRequest, async (signal) => {

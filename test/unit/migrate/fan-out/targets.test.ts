@@ -4,6 +4,7 @@ import { engineTargets, targetKey } from '../../../../src/migrate/target.js';
 import type { TargetOptions } from '../../../../src/migrate/target.js';
 import { fanOutJson, fanOutSummary, formatFanOutTable } from '../../../../src/migrate/fan-out/format-results.js';
 import { fanOutOptionsOf, fanOutRequested, rollbackRefusals } from '../../../../src/migrate/fan-out/run-targets.js';
+import { pickTargets, splitTargetName } from '../../../../src/migrate/fan-out/select-target.js';
 import type { TargetResult } from '../../../../src/migrate/fan-out/fan-out.js';
 import { readableState } from '../../../../src/migrate/types.js';
 import type { DatabaseRunPlan } from '../../../../src/migrate/orchestrate/migration-plan.js';
@@ -115,5 +116,22 @@ describe('fan-out flags', () => {
     expect(rollbackRefusals([{ key: 'main/a', plan: plan('raw', ['0001']), state }])).toEqual([]);
     expect(rollbackRefusals([{ key: 'main/a', plan: plan('raw', ['0001', '0002']), state }])).toEqual(['main/a: 0002.down.sql missing']);
     expect(rollbackRefusals([{ key: 'main/b', plan: plan('knex', ['x']), state }])).toEqual(['main/b: engine knex has no rollback']);
+  });
+});
+
+describe('--database main/NAME', () => {
+  it('keeps the one target, names unknown ones, and refuses several where a command acts on one', async () => {
+    const { targets } = await targetsOf(['main', 'audit']);
+    expect(splitTargetName('main/tenant_a')).toEqual({ database: 'main', target: 'tenant_a' });
+    expect(splitTargetName('main')).toEqual({ database: 'main', target: undefined });
+    expect(pickTargets(targets, 'main/tenant_a').map(targetKey)).toEqual(['main/tenant_a']);
+    expect(pickTargets(targets, 'main').map(targetKey)).toEqual(['main/tenant_b', 'main/tenant_a', 'audit']);
+    expect(() => pickTargets(targets, 'main/tenant_c')).toThrow('unknown target "main/tenant_c" — targets: main/tenant_b, main/tenant_a');
+    expect(() => pickTargets(targets, 'audit/x')).toThrow('database audit has no targets: pass --database audit');
+    const mainOnly = targets.filter((t) => t.database === 'main');
+    expect(() => pickTargets(mainOnly, 'main', { command: 'migrate rollback' })).toThrow(
+      'migrate rollback acts on one target and main has 2: pass --database main/tenant_b or --database main/tenant_a',
+    );
+    expect(pickTargets(mainOnly, 'main/tenant_b', { command: 'migrate rollback' }).map(targetKey)).toEqual(['main/tenant_b']);
   });
 });
