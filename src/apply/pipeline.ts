@@ -16,6 +16,7 @@ import type { Reporter } from './reporter.js';
 import { withSession } from './session.js';
 import { mergeHostHistory, shareRelease } from './release-history.js';
 import type { Session } from './session.js';
+import { deployPlanFile } from './plan-file-phase.js';
 
 export interface PipelineOptions {
   loaded: LoadedConfig;
@@ -95,6 +96,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         appEnv: appEnvironment(loaded, plan.version),
         databaseUrls: Object.fromEntries(Object.entries(config.databases).map(([name, db]) => [name, db.url])),
         positionOf: loaded.positionOf,
+        planFile: await deployPlanFile(loaded),
         roleEnv: Object.fromEntries(Object.entries(config.roles).map(([role, spec]) => [role, { ...(spec.env ?? {}) }])),
         scrub,
       };

@@ -28,6 +28,8 @@ import { mapWithConcurrency } from '../remote/connect.js';
 import { Interrupted, PhaseFailure, type PhaseRunner } from './executor.js';
 import type { Reporter } from './reporter.js';
 import type { PhaseName } from '../plan/deploy-plan.js';
+import { orderPhaseByPlanFile, phaseFailureOf } from './plan-file-phase.js';
+import type { DeployPlanFile } from './plan-file-phase.js';
 
 export interface HostSource {
   get(address: string): Promise<Host>;
@@ -50,6 +52,8 @@ export interface DeployContext {
   roleEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Where a config value is in stagecraft.yml, for engine config errors found against the image. */
   positionOf?: LoadedConfig['positionOf'];
+  /** `orchestration.plan`: each migrate phase applies its databases' entries in the file's order. */
+  planFile?: DeployPlanFile | undefined;
   scrub: (text: string) => string;
 }
 
@@ -119,6 +123,9 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
       { kind: 'run', service: plan.service, environment: plan.environment, image: imageForHosts },
       databasePlans.filter((p) => planned.some((m) => m.database === p.database)),
     );
+    const ordered = ctx.planFile ? orderPhaseByPlanFile(ctx.planFile, migrationPlan, states) : undefined;
+    if (ordered instanceof Error) throw new PhaseFailure(phaseName, ordered.message, ordered.exitCode, { hint: 'run `stagecraft migrate validate` for the plan file' });
+    if (ordered) reporter.info(phaseName, `${ctx.planFile!.planFile.file}: ${ordered.resume ? `starts at line ${ordered.resume.line}` : "every entry of this phase's databases is applied"}`);
     for (const database of migrationPlan.databases) {
       if (database.steps?.length) reporter.info(phaseName, `will apply ${database.steps.map((step) => step.id).join(', ')}`, database.database);
     }
@@ -144,7 +151,7 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
       });
     }
     const limits = new Map(phase.migrations.map((m) => [m.database, { timeoutMs: m.timeout_ms, lockTimeoutMs: m.lock_timeout_ms ?? parseDuration(DEFAULT_MIGRATION_LOCK_TIMEOUT) }]));
-    const result = await executeMigrationPlan(migrationPlan, targets, {
+    const result = await executeMigrationPlan(ordered?.plan ?? migrationPlan, targets, {
       signal,
       limits: (database) => limits.get(database)!,
       states: new Map([...states].map(([database, read]) => [database, read.state])),
@@ -163,6 +170,10 @@ export function createRunners(ctx: DeployContext): Record<PhaseName, PhaseRunner
     const failed = result.runs.find((run) => run.outcome.status === 'failed');
     // The executor turns a failure after SIGINT/SIGTERM into the interruption, keeping these records.
     if (result.interrupted && !failed) throw new PhaseFailure(phaseName, 'interrupted', ExitCode.interrupted, { update });
+    if (failed && ordered) {
+      const named = phaseFailureOf(ctx.planFile!, ordered, result.runs, failed);
+      throw new PhaseFailure(phaseName, ctx.scrub(named.message), named.exitCode, { hint: `see the migration output above; fix it and deploy again: it resumes at that line`, update });
+    }
     if (failed) {
       throw new PhaseFailure(phaseName, `${failed.plan.database}: ${ctx.scrub(failed.outcome.error ?? 'migration failed')}`, failed.failure?.exitCode ?? ExitCode.migration, {
         hint: `see the migration output above (also in \`stagecraft releases show ${ctx.releaseId}\`); fix it and deploy again`,

@@ -105,32 +105,36 @@ export interface OrderedPlan {
  * applying that one migration (raw: the step; tool engines: `to` it), then the databases the file
  * does not list, as they would run without it.
  */
-export function orderByPlanFile(planFile: LoadedPlanFile, plan: MigrationPlan, known: ReadonlyMap<string, KnownDatabase>, migrationsOf: MigrationsOf): OrderedPlan {
+export function orderByPlanFile(planFile: LoadedPlanFile, plan: MigrationPlan, known: ReadonlyMap<string, KnownDatabase>, migrationsOf: MigrationsOf, scope?: ReadonlySet<string>): OrderedPlan {
+  // A deploy phase orders its own databases' entries (scope); the file as a whole is migrate validate's.
+  const inScope = scope ? planFile.entries.filter((entry) => scope.has(entry.database)) : planFile.entries;
   const engines = new Map(plan.databases.map((database) => [database.database, database.engine]));
   // A database whose state could not be read is refused as a whole later (nothing runs blind).
   const unreadable = new Set(plan.databases.filter((database) => database.unreadable !== undefined).map((database) => database.database));
-  const checked = planFile.entries.filter((entry) => !unreadable.has(entry.database));
-  const problems = [...planFile.problems, ...validatePlanFile(checked, known), ...enginePlanFileProblems(planFile.entries, (name) => engines.get(name))];
-  const withTargets = planFile.entries.find((entry) => entry.subtarget !== undefined || (known.get(entry.database)?.targets.length ?? 0) > 0);
+  const checked = inScope.filter((entry) => !unreadable.has(entry.database));
+  const problems = [...planFile.problems, ...validatePlanFile(checked, known), ...enginePlanFileProblems(inScope, (name) => engines.get(name))];
+  const withTargets = inScope.find((entry) => entry.subtarget !== undefined || (known.get(entry.database)?.targets.length ?? 0) > 0);
   if (problems.length === 0 && withTargets) {
     problems.push({ line: withTargets.line, message: `${withTargets.target}: a plan file over a database with targets cannot be run yet (only databases without targets)` });
   }
   if (problems.length > 0) {
     throw new UserError(`${planFile.file} has ${problems.length} problem(s); nothing was run:\n  ${formatPlanFileProblems(planFile.file, problems.sort((a, b) => a.line - b.line)).join('\n  ')}`);
   }
-  const states = planFileEntryStates(planFile.entries, migrationsOf);
+  const states = planFileEntryStates(inScope, migrationsOf);
   const byDatabase = new Map(plan.databases.map((database) => [database.database, database]));
   const databases: DatabaseRunPlan[] = [];
   const entries: (PlanFileEntry | undefined)[] = [];
-  planFile.entries.forEach((entry, index) => {
+  inScope.forEach((entry, index) => {
     if (isApplied(states[index]!.state)) return;
     const databasePlan = byDatabase.get(entry.database)!;
     const step = databasePlan.steps?.find((s) => s.id === entry.migration);
+    // Not this run's to apply (a deploy phase's share of a split database); a blocked database still goes to its engine to refuse.
+    if (databasePlan.steps !== null && !step && databasePlan.blocked === undefined) return;
     const steps = databasePlan.steps === null ? null : step ? [step] : [];
     databases.push({ ...databasePlan, steps, ...(databasePlan.engine === 'raw' ? {} : { to: entry.migration }), notes: [...databasePlan.notes, `${planFile.file}:${entry.line}`] });
     entries.push(entry);
   });
-  const listed = new Set(planFile.entries.map((entry) => entry.database));
+  const listed = new Set(inScope.map((entry) => entry.database));
   for (const databasePlan of plan.databases) {
     if (listed.has(databasePlan.database)) continue;
     databases.push(databasePlan);

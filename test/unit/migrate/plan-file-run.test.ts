@@ -155,4 +155,13 @@ describe('orchestration.plan runs', () => {
     );
     expect([lock.message, lock.exitCode]).toEqual([`${FILE}:3: replica: 0002_subscriber failed: lock timeout`, ExitCode.refused]);
   });
+
+  it("a deploy phase orders only its databases' entries, and leaves the other phase's share of a split database", () => {
+    const { known, migrationsOf } = setup([m('0001_publisher', 'pending'), m('0003_some_table', 'pending', { post_deploy: true })], [m('0001_base', 'pending'), m('0002_subscriber', 'pending')]);
+    const pre = assembleMigrationPlan({ kind: 'run', service: 'web', environment: 'prod', image: null }, [
+      planDatabaseRun({ database: 'main', engine: 'raw', strategy: 'pre_deploy', state: readableState(migrationsOf('main')!) }, 'prod', { only: 'pre' }),
+    ]);
+    const ordered = orderByPlanFile(planFile(), pre, known, migrationsOf, new Set(['main']));
+    expect(runs(ordered)).toEqual(['2 main:0001_publisher']);
+  });
 });
