@@ -299,6 +299,11 @@ function migrationTarget(ctx: DeployContext, phaseName: 'migrate_pre' | 'migrate
   };
 }
 
+/** ` worker` for lines about a role other than web (web's lines read as they did before roles). */
+function roleLabel(role: string): string {
+  return role === 'web' ? '' : ` ${role}`;
+}
+
 /** One role's new container on one host, staged next to the old one; switch, revert and finish per kind. */
 interface StagedUnit {
   address: string;
@@ -371,9 +376,9 @@ async function rolloutHosts(ctx: DeployContext, rollout: PlannedRollout, image: 
   const undo = async (reason: string) => {
     await mapWithConcurrency(staged, rollout.max_parallel, async (unit) => {
       try {
-        reporter.info('rollout', `reverted ${unit.role}: ${await unit.revert()}`, unit.address);
+        reporter.info('rollout', `reverted${roleLabel(unit.role)}: ${await unit.revert()}`, unit.address);
       } catch (error) {
-        reporter.info('rollout', `could not revert ${unit.role}: ${ctx.scrub((error as Error).message)}`, unit.address);
+        reporter.info('rollout', `could not revert${roleLabel(unit.role)}: ${ctx.scrub((error as Error).message)}`, unit.address);
       }
     });
     for (const record of records.values()) {
