@@ -41,7 +41,7 @@ async function finishedOrder(main: ScratchDatabase, replica: ScratchDatabase): P
   return rows.sort((a, b) => a.finished_at!.getTime() - b.finished_at!.getTime()).map((row) => `${row.target}:${row.id}`);
 }
 
-async function project(state: TestbedState, main: ScratchDatabase, replica: ScratchDatabase): Promise<MigrateProject> {
+async function project(state: TestbedState, main: ScratchDatabase, replica: ScratchDatabase, strategy: 'manual' | 'pre_deploy' = 'manual'): Promise<MigrateProject> {
   const created = await MigrateProject.create(
     {
       service: uniqueService('pf'),
@@ -49,8 +49,8 @@ async function project(state: TestbedState, main: ScratchDatabase, replica: Scra
       app: 'raw-sql',
       hosts: [PRIMARY],
       databases: {
-        main: { url: main.url, engine: 'raw', path: 'db/main', strategy: 'manual' },
-        replica: { url: replica.url, engine: 'raw', path: 'db/replica', strategy: 'manual' },
+        main: { url: main.url, engine: 'raw', path: 'db/main', strategy },
+        replica: { url: replica.url, engine: 'raw', path: 'db/replica', strategy },
       },
       orchestration: { plan: PLAN },
     },
@@ -67,7 +67,7 @@ describe('orchestration.plan across two raw databases', () => {
 
   beforeAll(async () => {
     state = readTestbedState();
-    databases = await Promise.all(['e2em_pf_main', 'e2em_pf_replica', 'e2em_pf_fmain', 'e2em_pf_freplica'].map((prefix) => scratchDatabase(state, prefix)));
+    databases = await Promise.all(['e2em_pf_main', 'e2em_pf_replica', 'e2em_pf_fmain', 'e2em_pf_freplica', 'e2em_pf_dmain', 'e2em_pf_dreplica'].map((prefix) => scratchDatabase(state, prefix)));
   });
 
   afterAll(async () => {
@@ -160,5 +160,27 @@ describe('orchestration.plan across two raw databases', () => {
     // The entries before line 3 did not run again.
     const after = [...(await tracking(main!, 'main')), ...(await tracking(replica!, 'replica'))];
     for (const row of applied) expect(after.find((other) => other.target === row.target && other.id === row.id)).toEqual(row);
+  });
+
+  it("deploy's migrate_pre applies the plan file's order: a failure on line 3 fails the deploy (exit 4 naming it), the next deploy resumes there", async () => {
+    const [, , , , main, replica] = databases;
+    const created = await project(state, main!, replica!, 'pre_deploy');
+    projects.push(created);
+    await created.writeFile(PLAN, `${ORDER.join('\n')}\n`);
+    await created.writeFile('db/replica/0002_pf_subscriber.sql', 'CREATE TABLE pf_subscriber (id int PRIMARY KEY REFERENCES pf_missing (id));\n');
+
+    const first = await created.run('deploy', '--version', 'v1');
+    expect(first.exitCode, first.stderr + first.stdout).toBe(4);
+    expect(first.stderr + first.stdout).toMatch(new RegExp(`migrate_pre: ${PLAN}:3: replica: 0002_pf_subscriber failed: .*pf_missing`));
+    expect(await finishedOrder(main!, replica!)).toEqual(ORDER.slice(0, 2));
+
+    await created.writeFile('db/replica/0002_pf_subscriber.sql', FILES['db/replica/0002_pf_subscriber.sql']!);
+    const second = await created.run('deploy', '--version', 'v2');
+    expect(second.exitCode, second.stderr + second.stdout).toBe(0);
+    expect(second.stdout + second.stderr).toContain(`${PLAN}: starts at line 3`);
+    expect(await finishedOrder(main!, replica!)).toEqual(ORDER);
+    const release = await created.lastRelease();
+    // One record per entry run, in the file's order.
+    expect(release.migrations.map((record) => `${record.database}:${record.applied.join(',')}`)).toEqual(ORDER.slice(2));
   });
 });
