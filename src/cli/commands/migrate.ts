@@ -256,6 +256,7 @@ export async function runMigrateRun(options: MigrateRunOptions): Promise<void> {
     const planFile = await readPlanFile(loaded);
     if (planFile && (options.database ?? options.strategy ?? options.to) !== undefined) throw new UserError(`${planFile.file} (orchestration.plan) sets the order: --database, --strategy and --to do not apply`);
     if (planFile && Object.values(loaded.config.databases).some((database) => database.targets !== undefined)) throw new UserError(`${planFile.file} (orchestration.plan): a plan file over databases with targets cannot be run yet`);
+    if (planFile && fanOutRequested(options)) throw new UserError(`${planFile.file} (orchestration.plan) sets the order: the --fan-out options do not apply`);
     const databases = selectDatabases(loaded, options.database, options.strategy);
     if (options.to !== undefined && databases.length !== 1) throw new UserError('--to needs one database: add --database NAME');
     const image = await imageFor(loaded, databases, options);
