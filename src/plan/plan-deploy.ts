@@ -1,6 +1,7 @@
 import type { DeployPlan, PlannedHostRollout, PlannedMigration, PlannedPhase, PlannedRole, PlannedRollout } from './deploy-plan.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { LOCAL_ADDRESS, WEB_ROLE, appRolesOf, parseDuration } from '../config/index.js';
+import { RefusedError } from '../errors.js';
 import { backupSpecOf } from '../migrate/backup.js';
 import { applyCommand, DEFAULT_MIGRATION_LOCK_TIMEOUT, DEFAULT_STATEMENT_LOCK_TIMEOUT, DEFAULT_LOCK_RETRIES } from '../migrate/engine-commands.js';
 
@@ -118,8 +119,24 @@ function migrationsFor(config: ResolvedConfig, strategy: 'pre_deploy' | 'post_de
   return { migrations, notRun };
 }
 
+/**
+ * Deploys do not fan out over `databases.X.targets` yet (`migrate run --fan-out` does): a deploy
+ * would migrate one target and leave the others behind, so it refuses before anything happens.
+ */
+function refuseTargetsInDeploys(config: ResolvedConfig): void {
+  for (const [name, spec] of Object.entries(config.databases ?? {})) {
+    const targets = Object.keys(spec.targets ?? {});
+    if (targets.length === 0 || spec.migrations.strategy === 'manual') continue;
+    throw new RefusedError(
+      `databases.${name} has targets (${targets.join(', ')}): deploys do not migrate targets yet and would migrate only one of them; nothing was changed`,
+      { hint: `set databases.${name}.migrations.strategy to manual and migrate its targets with \`stagecraft migrate run --database ${name} --fan-out …\`` },
+    );
+  }
+}
+
 export function planDeploy(config: ResolvedConfig, options: PlanOptions): DeployPlan {
   const { version } = options;
+  if (options.rollback === undefined) refuseTargetsInDeploys(config);
   const primary = primaryHost(config);
   const hosts = config.hosts.map((host) => host.address);
   const isRollback = options.rollback !== undefined;

@@ -187,3 +187,27 @@ describe('roles', () => {
     expect(phase(planDeploy(config, { environment: 'prod', version: 'v1' }).phases, 'rollout').rollout.batches.flat()[0]!.roles.map((r) => r.container)).toEqual(['shop-web-v1']);
   });
 });
+
+describe('databases with targets', () => {
+  const TARGETS = yaml(
+    'service: shop',
+    'image: registry.example.com/acme/shop',
+    'databases:',
+    '  main:',
+    '    targets: { tenant_a: "postgres://a/x", tenant_b: "postgres://b/x" }',
+    '    migrations: { engine: raw, path: db, strategy: pre_deploy }',
+    'environments:',
+    '  prod:',
+    '    hosts: [{ address: 10.0.0.1, roles: [primary, web] }]',
+  );
+
+  it('a deploy refuses (exit 2) instead of migrating one target of several; manual databases and rollbacks are fine', async () => {
+    const config = (await load(TARGETS)).config;
+    expect(() => planDeploy(config, { environment: 'prod', version: 'v1' })).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringContaining('databases.main has targets (tenant_a, tenant_b): deploys do not migrate targets yet') }),
+    );
+    const manual = { ...config, databases: { main: { ...config.databases['main']!, migrations: { ...config.databases['main']!.migrations, strategy: 'manual' as const } } } };
+    expect(phase(planDeploy(manual, { environment: 'prod', version: 'v1' }).phases, 'migrate_pre').migrations).toEqual([]);
+    expect(planDeploy(config, { environment: 'prod', version: 'v1', rollback: { of: 'rel-20261202-100000000', image: 'registry.example.com/acme/shop@sha256:abc' } }).kind).toBe('rollback');
+  });
+});
