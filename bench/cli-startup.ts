@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { median } from './support.js';
 
 const bin = fileURLToPath(new URL('../bin/stagecraft.js', import.meta.url));
 const runs = Number(process.env.RUNS ?? 20);
@@ -15,12 +16,6 @@ function timeOnce(args: string[]): number {
   const elapsed = performance.now() - start;
   if (result.status !== 0) throw new Error(`stagecraft ${args.join(' ')} exited ${result.status}`);
   return elapsed;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function baseline(): number[] {

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { TestProject, imageRepository, onHost, onHostChecked, removeServiceFromHosts, servedVersions, uniqueService } from '../test/e2e/helpers/project.js';
 import { readTestbedState, type TestbedState } from '../test/e2e/helpers/testbed-state.js';
+import { median } from './support.js';
 
 /** Ports from the deploy e2e range (8100–8199), away from the ones the e2e tests use. */
 const PORT_ONE = 8130;
@@ -34,12 +35,6 @@ function option(name: string, fallback: number): number {
 interface Series {
   label: string;
   samples: number[];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function line(series: Series): string {

@@ -15,19 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { stringify } from 'yaml';
-import { readStateFile } from '../testbed/state.js';
-import { testbedLayout } from '../testbed/layout.js';
+import { asAdmin, median, runningTestbed } from './support.js';
 
 const runs = Number(process.env.RUNS ?? 7);
 const bin = fileURLToPath(new URL('../bin/stagecraft.js', import.meta.url));
 const helloDir = fileURLToPath(new URL('../examples/hello', import.meta.url));
 
-const state = readStateFile(testbedLayout().stateFile);
-if (!state) throw new Error('the testbed is not up: npm run testbed -- up');
-const primary = state.hosts[0];
-if (!primary) throw new Error('the testbed has no hosts');
+const { state, primary } = runningTestbed();
 
 const database = `bench_knexplan_${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'sc-bench-knexplan-'));
@@ -37,16 +32,6 @@ function must(command: string, args: string[], options: { cwd?: string; input?: 
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   return result.stdout;
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: state!.postgres.admin_url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 function writeConfig(name: string, planCommand?: string[]): string {
@@ -77,12 +62,6 @@ function plan(config: string): { ms: number; pending: number } {
   return { ms, pending: main.pending_count };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 if (!existsSync(join(helloDir, 'node_modules', 'knex'))) must('npm', ['--prefix', helloDir, 'ci', '--omit=dev', '--no-audit', '--no-fund']);
 must('docker', ['build', '-q', '-t', image, helloDir]);
 const dockerConfig = mkdtempSync(join(tmpdir(), 'sc-bench-docker-'));
@@ -93,7 +72,7 @@ try {
   rmSync(dockerConfig, { recursive: true, force: true });
 }
 
-await admin(`CREATE DATABASE ${database} OWNER ${state.postgres.user}`);
+await asAdmin(state, `CREATE DATABASE ${database} OWNER ${state.postgres.user}`);
 try {
   const url = new URL(state.postgres.url);
   url.pathname = `/${database}`;
@@ -122,6 +101,6 @@ try {
   console.log(row('after: image archive + knex_migrations, no container', after));
   console.log(`after / before: ${(median(after) / median(before)).toFixed(2)}x`);
 } finally {
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await asAdmin(state, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   rmSync(dir, { recursive: true, force: true });
 }

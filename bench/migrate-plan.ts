@@ -10,33 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { stringify } from 'yaml';
-import { readStateFile } from '../testbed/state.js';
-import { testbedLayout } from '../testbed/layout.js';
+import { asAdmin, median, runningTestbed } from './support.js';
 
 const TOTAL = 1_000;
 const APPLIED = 600;
 const runs = Number(process.env.RUNS ?? 7);
 const bin = fileURLToPath(new URL('../bin/stagecraft.js', import.meta.url));
 
-const state = readStateFile(testbedLayout().stateFile);
-if (!state) throw new Error('the testbed is not up: npm run testbed -- up');
-const primary = state.hosts[0];
-if (!primary) throw new Error('the testbed has no hosts');
+const { state, primary } = runningTestbed();
 
 const database = `bench_plan_${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'sc-bench-plan-'));
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: state!.postgres.admin_url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 function stagecraft(args: string[]): { ms: number; stdout: string } {
   const start = performance.now();
@@ -46,13 +31,7 @@ function stagecraft(args: string[]): { ms: number; stdout: string } {
   return { ms, stdout: result.stdout };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-await admin(`CREATE DATABASE ${database} OWNER ${state.postgres.user}`);
+await asAdmin(state, `CREATE DATABASE ${database} OWNER ${state.postgres.user}`);
 try {
   const url = new URL(state.postgres.url);
   url.pathname = `/${database}`;
@@ -90,6 +69,6 @@ try {
   console.log(`migrate plan --json: median ${median(json).toFixed(0)} ms`);
   console.log('target: <= 1500 ms');
 } finally {
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await asAdmin(state, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { lintFile } from '../src/migrate/risk/lint.js';
 import { rawTransaction } from '../src/migrate/risk/sources.js';
+import { median } from './support.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const SQUAWK_VERSION = '2.66.0';
@@ -176,12 +177,6 @@ function runSquawk(files: string[], inTransaction: boolean): SquawkViolation[] {
   } catch {
     throw new Error(`squawk exited ${result.status} without JSON: ${result.stderr.slice(0, 500)}`);
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 ensureSquawk();
